@@ -1,0 +1,26 @@
+# Tally: the two set-up commands are `make run` and `make test`. Both create .venv and install
+# the requirements; without DATABASE_URL / REDIS_URL they start a private Postgres and Redis.
+
+PYTHON ?= $(shell pyenv which python3.13 2>/dev/null || command -v python3.13 || echo python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+WITH_SERVICES := $(BIN)/python scripts/services.py --
+export DJANGO_DEBUG ?= 1
+
+.PHONY: run test bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $(STAMP)
+
+run: $(STAMP)  ## Run the app (web on http://127.0.0.1:8000, Celery worker and beat)
+	$(WITH_SERVICES) sh -c 'python manage.py migrate --no-input && python manage.py seed_demo --if-empty && honcho start'
+
+test: $(STAMP)  ## Run the whole test suite (unit, Postgres, Celery, browser, faults)
+	$(WITH_SERVICES) python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .data staticfiles test-artifacts

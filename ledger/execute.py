@@ -1,0 +1,161 @@
+"""The one entry point that executes any command: load, decide, append, return the position.
+
+A first attempt is optimistic and costs two round trips (load, append). If another writer wins the
+race, the command is decided again against the new history, this time holding a transaction-scoped
+advisory lock on its streams so that a hot account converges instead of thrashing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from functools import partial
+from uuid import UUID, uuid4
+
+from django.db import connection, transaction
+
+from ledger import eventstore as store
+from ledger import hooks
+from ledger.domain import account as domain
+from ledger.domain import commands as c
+from ledger.domain.account import Account
+from ledger.domain.errors import DomainError
+from ledger.domain.events import AccountEvent
+from ledger.serialization import (
+    SNAPSHOT_SCHEMA,
+    account_from_snapshot,
+    account_to_snapshot,
+    event_from_payload,
+    event_to_payload,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 10
+SNAPSHOT_EVERY = 100  # events; keeps loading a long-lived account as cheap as a young one
+STREAM_TYPE = "account"
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    command_id: UUID
+    position: int  # of the last event the command appended
+    tx_id: int  # of the transaction that appended them; (tx_id, position) is a Checkpoint
+    replayed: bool = False  # True when this command id had been executed before
+
+    @property
+    def checkpoint(self) -> store.Checkpoint:
+        return store.Checkpoint(self.tx_id, self.position)
+
+
+class IdempotencyConflict(DomainError):
+    def __init__(self) -> None:
+        super().__init__("This request was already submitted with different details; "
+                         "reload the form and submit it again.")
+
+
+class ConflictPersisted(DomainError):
+    def __init__(self) -> None:
+        super().__init__("The account is very busy right now and the request could not be recorded; "
+                         "please try again.")
+
+
+def fingerprint(command: c.Command) -> str:
+    """What the command asks for, without its id: the same id with other details is a conflict."""
+    payload = {f.name: str(getattr(command, f.name)) for f in fields(command) if f.name != "command_id"}
+    text = json.dumps([type(command).__name__, payload], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def execute(command: c.Command, *, actor: str, correlation_id: UUID | None = None,
+            causation_id: UUID | None = None, source: str = "app") -> CommandResult:
+    """Execute `command` on behalf of `actor`. Raises the DomainError of a broken rule."""
+    if not actor:
+        raise ValueError("Every command needs an actor")
+    stream_ids = domain.streams_of(command)
+    meta = {
+        "actor": actor,
+        "command_id": str(command.command_id),
+        "command": type(command).__name__,
+        "correlation_id": str(correlation_id or command.command_id),
+        "causation_id": str(causation_id or command.command_id),
+        "source": source,
+    }
+    attempt_once = partial(_attempt, command, stream_ids, fingerprint(command), meta)
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            if attempt == 0:
+                return attempt_once()
+            with transaction.atomic():
+                _lock_streams(stream_ids)
+                return attempt_once()
+        except (store.ConcurrencyError, store.DuplicateCommand):
+            log.info("command %s lost a race (attempt %d); deciding again", command.command_id, attempt + 1)
+    raise ConflictPersisted()
+
+
+def _lock_streams(stream_ids: Sequence[UUID]) -> None:
+    with connection.cursor() as cursor:
+        for stream_id in sorted(stream_ids):  # a fixed order, so two transfers never deadlock
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s::text, 0))", [stream_id])
+
+
+def _attempt(command: c.Command, stream_ids: list[UUID], fp: str, meta: dict[str, str]) -> CommandResult:
+    loaded = store.load(stream_ids, command_id=command.command_id, snapshot_schema=SNAPSHOT_SCHEMA)
+    if loaded.command is not None:
+        if loaded.command.fingerprint != fp:
+            raise IdempotencyConflict()
+        return CommandResult(command.command_id, loaded.command.position, loaded.command.tx_id, replayed=True)
+
+    accounts = _fold(stream_ids, loaded)
+    decided = domain.decide(command, accounts)
+    new_events, snapshots = _to_records(decided, accounts, meta)
+    checkpoint = store.append(new_events, command=(command.command_id, meta["command"], fp),
+                              snapshots=snapshots)
+    result = CommandResult(command.command_id, checkpoint.position, checkpoint.tx_id)
+    transaction.on_commit(partial(hooks.command_committed, result), robust=True)
+    return result
+
+
+def _fold(stream_ids: Sequence[UUID], loaded: store.Loaded) -> dict[UUID, Account]:
+    accounts: dict[UUID, Account] = {}
+    for stream_id in stream_ids:
+        snap = loaded.snapshots.get(stream_id)
+        accounts[stream_id] = (account_from_snapshot(stream_id, snap.version, snap.state) if snap
+                               else Account(id=stream_id))
+    for stream_id, _version, type_name, schema_version, data in loaded.events:
+        event = event_from_payload(type_name, schema_version, data)
+        accounts[stream_id] = domain.evolve(accounts[stream_id], event)
+    return accounts
+
+
+def _to_records(decided: list[AccountEvent], accounts: dict[UUID, Account],
+                meta: dict[str, str]) -> tuple[list[store.NewEvent], list[store.Snapshot]]:
+    after = dict(accounts)
+    records: list[store.NewEvent] = []
+    for event in decided:
+        before = after[event.account_id]
+        after[event.account_id] = domain.evolve(before, event)
+        event_meta = meta
+        if records and records[0].stream_id != event.account_id:
+            # The second half of a transfer happens because of the first: chain the causation.
+            event_meta = {**meta, "causation_id": str(records[0].event_id)}
+        records.append(store.NewEvent(
+            event_id=uuid4(), stream_id=event.account_id, stream_type=STREAM_TYPE,
+            version=before.version + 1, type=event.type_name, schema_version=event.schema_version,
+            data=event_to_payload(event), metadata=event_meta))
+    snapshots = [
+        store.Snapshot(sid, state.version, SNAPSHOT_SCHEMA, account_to_snapshot(state))
+        for sid, state in after.items()
+        if state.version // SNAPSHOT_EVERY > accounts[sid].version // SNAPSHOT_EVERY
+    ]
+    return records, snapshots
+
+
+def load_account(account_id: UUID) -> Account:
+    """The current state of one account, folded from its stream (snapshot first)."""
+    loaded = store.load([account_id], command_id=None, snapshot_schema=SNAPSHOT_SCHEMA)
+    return _fold([account_id], loaded)[account_id]

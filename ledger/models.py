@@ -1,0 +1,27 @@
+"""Django's read-only view of the event table, for the admin event browser. Writes go through
+ledger.eventstore only; the table itself refuses UPDATE, DELETE and TRUNCATE."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Event(models.Model):
+    position = models.BigIntegerField(primary_key=True)
+    event_id = models.UUIDField()
+    stream_id = models.UUIDField()
+    stream_type = models.TextField()
+    version = models.IntegerField()
+    type = models.TextField()
+    schema_version = models.SmallIntegerField()
+    data = models.JSONField()
+    metadata = models.JSONField()
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        managed = False
+        db_table = "ledger_event"
+        ordering = ["-position"]
+
+    def __str__(self) -> str:
+        return f"#{self.position} {self.type} ({self.stream_type} {self.stream_id} v{self.version})"

@@ -1,0 +1,19 @@
+"""Shared fixtures. Tests talk to a real Postgres (pytest-django's test database, created with the
+migrations, so the append-only trigger is in place) and, where they need one, to real Redis and
+Celery processes.
+
+The event table refuses TRUNCATE, so pytest-django's flushing `transactional_db` cannot be used.
+Tests that need real commits use `committed` instead: data written there stays, and every test
+works on accounts of its own (fresh UUIDs), so tests never see each other's streams.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def committed(django_db_setup, django_db_blocker):
+    """Database access in autocommit mode: every command really commits."""
+    with django_db_blocker.unblock():
+        yield
