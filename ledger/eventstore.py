@@ -134,18 +134,21 @@ def _append_sql(with_command: bool, with_snapshots: bool) -> str:
     SELECT * FROM unnest(%(event_ids)s::uuid[], %(stream_ids)s::uuid[], %(stream_types)s::text[],
                          %(versions)s::integer[], %(types)s::text[], %(schema_versions)s::smallint[],
                          %(datas)s::jsonb[], %(metadatas)s::jsonb[])
+     WHERE (SELECT bool_and(pg_try_advisory_xact_lock(hashtextextended(s::text, 0)))
+              FROM unnest(%(lock_streams)s::uuid[]) s)
     RETURNING position
 )"""]
     if with_command:
         parts.append("""cmd AS (
     INSERT INTO ledger_command (command_id, type, fingerprint, position)
-    SELECT %(command_id)s, %(command_type)s, %(fingerprint)s, max(position) FROM ev
+    SELECT %(command_id)s, %(command_type)s, %(fingerprint)s, max(position) FROM ev HAVING count(*) > 0
 )""")
     if with_snapshots:
         parts.append("""snap AS (
     INSERT INTO ledger_snapshot (stream_id, version, schema, state)
     SELECT * FROM unnest(%(snap_streams)s::uuid[], %(snap_versions)s::integer[],
                          %(snap_schemas)s::smallint[], %(snap_states)s::jsonb[])
+     WHERE EXISTS (SELECT FROM ev)  -- a snapshot is true only if these very events were appended
     ON CONFLICT (stream_id) DO UPDATE
        SET version = excluded.version, schema = excluded.schema, state = excluded.state, taken_at = now()
      WHERE ledger_snapshot.version < excluded.version OR ledger_snapshot.schema <> excluded.schema
@@ -163,12 +166,18 @@ def append(events: Sequence[NewEvent], *, command: tuple[UUID, str, str] | None 
     `command` is (command_id, type, fingerprint), recorded in the same statement so a command id
     is applied at most once. Raises ConcurrencyError if a stream moved past the expected version,
     DuplicateCommand if the command id was recorded meanwhile.
+
+    For the instant of the statement it also takes each stream's advisory lock (without waiting):
+    while a writer that lost a race holds a stream's lock to decide again (lock_streams), a
+    newcomer yields to it instead of winning the race once more, so a busy account cannot starve
+    a retried command.
     """
     if not events:
         raise ValueError("append() needs at least one event")
     params: dict[str, Any] = {
         "event_ids": [e.event_id for e in events],
         "stream_ids": [e.stream_id for e in events],
+        "lock_streams": sorted({e.stream_id for e in events}),
         "stream_types": [e.stream_type for e in events],
         "versions": [e.version for e in events],
         "types": [e.type for e in events],
@@ -191,6 +200,8 @@ def append(events: Sequence[NewEvent], *, command: tuple[UUID, str, str] | None 
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 position, tx_id = cursor.fetchone()
+            if position is None:  # a stream was locked by a writer deciding again
+                raise ConcurrencyError()
     except IntegrityError as exc:
         constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
         if constraint == "ledger_event_stream_version":
@@ -199,6 +210,15 @@ def append(events: Sequence[NewEvent], *, command: tuple[UUID, str, str] | None 
             raise DuplicateCommand() from exc
         raise
     return Checkpoint(int(tx_id), position)
+
+
+def lock_streams(stream_ids: Sequence[UUID]) -> None:
+    """Wait for, and hold until the transaction ends, the advisory lock of each stream."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("lock_streams() needs a transaction to hold the locks")
+    with connection.cursor() as cursor:
+        for stream_id in sorted(stream_ids):  # one fixed order, so two transfers never deadlock
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s::text, 0))", [stream_id])
 
 
 _COLUMNS = ("position, tx_id::text, event_id, stream_id, stream_type, version, type, schema_version, "

@@ -2,7 +2,8 @@
 
 A first attempt is optimistic and costs two round trips (load, append). If another writer wins the
 race, the command is decided again against the new history, this time holding a transaction-scoped
-advisory lock on its streams so that a hot account converges instead of thrashing.
+advisory lock on its streams (see eventstore.append) so that a hot account converges instead of
+thrashing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, fields
 from functools import partial
 from uuid import UUID, uuid4
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from ledger import eventstore as store
 from ledger import hooks
@@ -90,17 +91,11 @@ def execute(command: c.Command, *, actor: str, correlation_id: UUID | None = Non
             if attempt == 0:
                 return attempt_once()
             with transaction.atomic():
-                _lock_streams(stream_ids)
+                store.lock_streams(stream_ids)
                 return attempt_once()
         except (store.ConcurrencyError, store.DuplicateCommand):
             log.info("command %s lost a race (attempt %d); deciding again", command.command_id, attempt + 1)
     raise ConflictPersisted()
-
-
-def _lock_streams(stream_ids: Sequence[UUID]) -> None:
-    with connection.cursor() as cursor:
-        for stream_id in sorted(stream_ids):  # a fixed order, so two transfers never deadlock
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s::text, 0))", [stream_id])
 
 
 def _attempt(command: c.Command, stream_ids: list[UUID], fp: str, meta: dict[str, str]) -> CommandResult:

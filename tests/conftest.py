@@ -17,3 +17,16 @@ def committed(django_db_setup, django_db_blocker):
     """Database access in autocommit mode: every command really commits."""
     with django_db_blocker.unblock():
         yield
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_test_environment, django_db_blocker):
+    """Always create the test database, with migrations, even when only `committed` tests run
+    (pytest-django would otherwise set it up only for tests marked `django_db`)."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock():
+        config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(config, verbosity=0)

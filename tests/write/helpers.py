@@ -1,0 +1,18 @@
+"""Small helpers for write-side tests."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid4
+
+from ledger.domain.commands import Deposit, OpenAccount
+from ledger.execute import execute
+
+
+def open_account(*, currency: str = "EUR", balance: int = 0, overdraft_limit: int = 0,
+                 owner: str = "Ada Lovelace", actor: str = "teller") -> UUID:
+    account_id = uuid4()
+    execute(OpenAccount(account_id=account_id, owner=owner, currency=currency,
+                        overdraft_limit=overdraft_limit), actor=actor)
+    if balance:
+        execute(Deposit(account_id=account_id, amount=balance, currency=currency), actor=actor)
+    return account_id
