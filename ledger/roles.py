@@ -1,0 +1,56 @@
+"""Roles and what each may do. A role is a Django group; the server checks it on every task.
+
+teller:     open, deposit, withdraw, transfer
+supervisor: everything a teller does, plus freeze, unfreeze, close
+auditor:    reads everything, including the admin event browser, and changes nothing
+"""
+
+from __future__ import annotations
+
+import enum
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+
+class Role(enum.StrEnum):
+    TELLER = "teller"
+    SUPERVISOR = "supervisor"
+    AUDITOR = "auditor"
+
+
+class Task(enum.StrEnum):
+    OPEN = "open"
+    DEPOSIT = "deposit"
+    WITHDRAW = "withdraw"
+    TRANSFER = "transfer"
+    FREEZE = "freeze"
+    UNFREEZE = "unfreeze"
+    CLOSE = "close"
+
+
+_TELLER_TASKS = frozenset({Task.OPEN, Task.DEPOSIT, Task.WITHDRAW, Task.TRANSFER})
+TASKS_BY_ROLE: dict[Role, frozenset[Task]] = {
+    Role.TELLER: _TELLER_TASKS,
+    Role.SUPERVISOR: _TELLER_TASKS | {Task.FREEZE, Task.UNFREEZE, Task.CLOSE},
+    Role.AUDITOR: frozenset(),
+}
+
+
+def roles_of(user: AbstractBaseUser | AnonymousUser) -> set[Role]:
+    if not user.is_authenticated:
+        return set()
+    cached = getattr(user, "_tally_roles", None)
+    if cached is None:
+        names = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+        cached = {role for role in Role if role.value in names}
+        user._tally_roles = cached  # type: ignore[union-attr]  # one query per request, not per check
+    return cached
+
+
+def may_perform(user: AbstractBaseUser | AnonymousUser, task: Task) -> bool:
+    return any(task in TASKS_BY_ROLE[role] for role in roles_of(user))
+
+
+def may_audit(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """The event browser: auditors and superusers."""
+    return bool(user.is_authenticated and (user.is_superuser or Role.AUDITOR in roles_of(user)))
