@@ -130,8 +130,9 @@ def load(stream_ids: Sequence[UUID], *, command_id: UUID | None, snapshot_schema
 
 def _append_sql(with_command: bool, with_snapshots: bool) -> str:
     parts = ["""WITH ev AS (
-    INSERT INTO ledger_event (event_id, stream_id, stream_type, version, type, schema_version, data, metadata)
-    SELECT * FROM unnest(%(event_ids)s::uuid[], %(stream_ids)s::uuid[], %(stream_types)s::text[],
+    INSERT INTO ledger_event (event_id, stream_id, stream_type, version, type, schema_version, data, metadata,
+                              recorded_at)
+    SELECT *, coalesce(%(recorded_at)s::timestamptz, now()) FROM unnest(%(event_ids)s::uuid[], %(stream_ids)s::uuid[], %(stream_types)s::text[],
                          %(versions)s::integer[], %(types)s::text[], %(schema_versions)s::smallint[],
                          %(datas)s::jsonb[], %(metadatas)s::jsonb[])
      WHERE (SELECT bool_and(pg_try_advisory_xact_lock(hashtextextended(s::text, 0)))
@@ -160,12 +161,15 @@ _APPEND_SQL = {(c, s): _append_sql(c, s) for c in (False, True) for s in (False,
 
 
 def append(events: Sequence[NewEvent], *, command: tuple[UUID, str, str] | None = None,
-           snapshots: Sequence[Snapshot] = ()) -> Checkpoint:
+           snapshots: Sequence[Snapshot] = (), recorded_at: datetime | None = None) -> Checkpoint:
     """Append atomically and return the (transaction id, position) of the last event.
 
     `command` is (command_id, type, fingerprint), recorded in the same statement so a command id
     is applied at most once. Raises ConcurrencyError if a stream moved past the expected version,
     DuplicateCommand if the command id was recorded meanwhile.
+
+    `recorded_at` is for importing history (seed_demo, a migration from another ledger); live
+    commands leave it to the database clock.
 
     For the instant of the statement it also takes each stream's advisory lock (without waiting):
     while a writer that lost a race holds a stream's lock to decide again (lock_streams), a
@@ -178,6 +182,7 @@ def append(events: Sequence[NewEvent], *, command: tuple[UUID, str, str] | None 
         "event_ids": [e.event_id for e in events],
         "stream_ids": [e.stream_id for e in events],
         "lock_streams": sorted({e.stream_id for e in events}),
+        "recorded_at": recorded_at,
         "stream_types": [e.stream_type for e in events],
         "versions": [e.version for e in events],
         "types": [e.type for e in events],

@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from datetime import datetime
 from functools import partial
 from uuid import UUID, uuid4
 
@@ -72,8 +73,10 @@ def fingerprint(command: c.Command) -> str:
 
 
 def execute(command: c.Command, *, actor: str, correlation_id: UUID | None = None,
-            causation_id: UUID | None = None, source: str = "app") -> CommandResult:
-    """Execute `command` on behalf of `actor`. Raises the DomainError of a broken rule."""
+            causation_id: UUID | None = None, source: str = "app",
+            recorded_at: datetime | None = None) -> CommandResult:
+    """Execute `command` on behalf of `actor`. Raises the DomainError of a broken rule.
+    `recorded_at` only for importing history (see eventstore.append)."""
     if not actor:
         raise ValueError("Every command needs an actor")
     stream_ids = domain.streams_of(command)
@@ -85,7 +88,7 @@ def execute(command: c.Command, *, actor: str, correlation_id: UUID | None = Non
         "causation_id": str(causation_id or command.command_id),
         "source": source,
     }
-    attempt_once = partial(_attempt, command, stream_ids, fingerprint(command), meta)
+    attempt_once = partial(_attempt, command, stream_ids, fingerprint(command), meta, recorded_at)
     for attempt in range(MAX_ATTEMPTS):
         try:
             if attempt == 0:
@@ -98,7 +101,8 @@ def execute(command: c.Command, *, actor: str, correlation_id: UUID | None = Non
     raise ConflictPersisted()
 
 
-def _attempt(command: c.Command, stream_ids: list[UUID], fp: str, meta: dict[str, str]) -> CommandResult:
+def _attempt(command: c.Command, stream_ids: list[UUID], fp: str, meta: dict[str, str],
+             recorded_at: datetime | None) -> CommandResult:
     loaded = store.load(stream_ids, command_id=command.command_id, snapshot_schema=SNAPSHOT_SCHEMA)
     if loaded.command is not None:
         if loaded.command.fingerprint != fp:
@@ -109,7 +113,7 @@ def _attempt(command: c.Command, stream_ids: list[UUID], fp: str, meta: dict[str
     decided = domain.decide(command, accounts)
     new_events, snapshots = _to_records(decided, accounts, meta)
     checkpoint = store.append(new_events, command=(command.command_id, meta["command"], fp),
-                              snapshots=snapshots)
+                              snapshots=snapshots, recorded_at=recorded_at)
     result = CommandResult(command.command_id, checkpoint.position, checkpoint.tx_id)
     transaction.on_commit(partial(hooks.command_committed, result), robust=True)
     return result

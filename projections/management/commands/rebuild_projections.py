@@ -1,0 +1,58 @@
+"""rebuild_projections: drop read models and replay them from the first event, with progress."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from ledger import eventstore as store
+from projections import runner
+from projections.models import ProjectionStatus
+from projections.projectors import get_projectors
+
+
+class Command(BaseCommand):
+    help = ("Empty the named read models (all by default) and replay every event into them. The app keeps "
+            "serving meanwhile, with a 'rebuilding' notice. An interrupted rebuild resumes where it stopped.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("names", nargs="*", help="Projections to rebuild (default: all).")
+        parser.add_argument("--no-input", action="store_false", dest="interactive",
+                            help="Do not ask for confirmation.")
+        parser.add_argument("--restart", action="store_true",
+                            help="Start over even if an interrupted rebuild could be resumed.")
+        parser.add_argument("--batch-size", type=int, default=runner.BATCH_SIZE,
+                            help=f"Events per transaction (default {runner.BATCH_SIZE}).")
+
+    def handle(self, *args, **options):
+        try:
+            projectors = get_projectors(options["names"])
+        except KeyError as exc:
+            raise CommandError(exc.args[0]) from exc
+        names = [p.name for p in projectors]
+        runner.ensure_status_rows(projectors)
+        resuming = (not options["restart"]
+                    and ProjectionStatus.objects.filter(name__in=names, rebuilding=False).count() == 0)
+        if not resuming:
+            if options["interactive"] and input(
+                    f"This empties {', '.join(names)} and replays every event. Continue? [y/N] ").lower() != "y":
+                raise CommandError("Rebuild cancelled.")
+            try:
+                runner.reset(names)
+            except RuntimeError as exc:
+                raise CommandError(f"{exc}. Stop the other runner or wait for it.") from exc
+        else:
+            self.stdout.write(f"Resuming the interrupted rebuild of {', '.join(names)}.")
+
+        done = min(ProjectionStatus.objects.filter(name__in=names).values_list("position", flat=True))
+        with tqdm(total=store.head_position(), initial=done, unit="ev", unit_scale=True, desc="rebuild",
+                  file=self.stderr, disable=None) as bar:
+            report = runner.catch_up(names, wait_seconds=30, batch_size=options["batch_size"],
+                                     progress=bar.update)
+        if report.skipped:
+            raise CommandError(f"{', '.join(report.skipped)} stayed busy in another runner; run this again")
+        if report.failed:
+            for name, error in report.failed.items():
+                self.stderr.write(self.style.ERROR(f"{name}: {error}"))
+            raise CommandError("rebuild stopped at a failing event; fix it and run this again to resume")
+        self.stdout.write(self.style.SUCCESS(f"Rebuilt {', '.join(names)} from {report.applied} events."))

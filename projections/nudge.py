@@ -1,0 +1,64 @@
+"""The nudge: after a command commits, ask a Celery worker to catch the projections up.
+
+Publishing happens on a background thread, so a slow or dead broker never delays or fails a
+request; the beat sweep catches up whatever a lost nudge would have. Nudges coalesce twice: a burst
+of commits in one process wakes the publisher once, and a Redis flag (SET NX, cleared by the task
+when it starts) keeps at most one catch-up queued across all processes, so a storm of commands
+costs one catch-up, not one per command.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+QUEUED_FLAG = "tally:catch-up-queued"
+FLAG_TTL_SECONDS = 30  # a queued task that never ran (worker gone) stops blocking nudges after this
+BROKER_DOWN_PAUSE = 1.0
+
+
+class Nudger:
+    def __init__(self) -> None:
+        self._wanted = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._guard = threading.Lock()
+        self._redis = None
+
+    def __call__(self, _result: object = None) -> None:
+        self._wanted.set()
+        if self._thread is None or not self._thread.is_alive():
+            with self._guard:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._loop, name="tally-nudger", daemon=True)
+                    self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            try:
+                self.publish()
+            except Exception as exc:  # noqa: BLE001 - the broker is a hint; Postgres holds the truth
+                log.warning("could not nudge the projection workers (%s); the sweep will catch up", exc)
+                time.sleep(BROKER_DOWN_PAUSE)
+
+    def client(self):  # noqa: ANN201 - redis.Redis, imported lazily
+        if self._redis is None:
+            import redis
+
+            self._redis = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=2)
+        return self._redis
+
+    def publish(self) -> None:
+        if self.client().set(QUEUED_FLAG, "1", nx=True, ex=FLAG_TTL_SECONDS):
+            from config.celery import app
+
+            app.send_task("projections.catch_up", kwargs={"nudged": True}, retry=False)
+
+
+nudge = Nudger()
