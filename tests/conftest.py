@@ -30,3 +30,22 @@ def django_db_setup(django_test_environment, django_db_blocker):
     yield
     with django_db_blocker.unblock():
         teardown_databases(config, verbosity=0)
+
+
+@pytest.fixture(scope="session")
+def celery_stack(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A private Redis, a Celery worker and beat, all on the test database. This process's nudges
+    are pointed at the same Redis."""
+    from tests.processes import CeleryProcess, RedisProcess, point_at_redis
+
+    logs = tmp_path_factory.mktemp("celery")
+    with django_db_blocker.unblock():
+        redis = RedisProcess().start()
+        point_at_redis(redis.url)
+        worker = CeleryProcess("worker", redis.url, logs / "worker.log").start()
+        beat = CeleryProcess("beat", redis.url, logs / "beat.log").start()
+    stack = type("Stack", (), {"redis": redis, "worker": worker, "beat": beat, "logs": logs})()
+    yield stack
+    beat.stop()
+    worker.stop()
+    redis.stop()

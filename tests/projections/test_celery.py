@@ -1,0 +1,72 @@
+"""The read side kept current by a real Celery worker through a real Redis, with no manual call."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis as redis_client
+
+from ledger.domain.commands import Deposit, Transfer
+from ledger.execute import execute
+from projections.models import AccountSummary, DailyActivity, StatementLine
+from projections.nudge import QUEUED_FLAG
+from tests.processes import RedisProcess, point_at_redis, wait_until
+from tests.projections.helpers import differences
+from tests.write.helpers import open_account
+
+
+def balance_of(account_id):
+    row = AccountSummary.objects.filter(account_id=account_id).first()
+    return row.balance if row else None
+
+
+def test_a_committed_command_reaches_every_read_model_through_the_worker(committed, celery_stack):
+    ada, bob = open_account(balance=5_000), open_account()
+    day_total_before = sum(DailyActivity.objects.values_list("transfers_count", flat=True))
+
+    execute(Transfer(account_id=ada, to_account_id=bob, amount=1_250, currency="EUR"), actor="teller")
+
+    wait_until(lambda: balance_of(bob) == 1_250, timeout=15, message="the worker to project the transfer")
+    assert balance_of(ada) == 3_750
+    assert StatementLine.objects.filter(account_id=bob, kind="transfer_in", amount=1_250).exists()
+    assert sum(DailyActivity.objects.values_list("transfers_count", flat=True)) == day_total_before + 1
+
+
+def test_commands_succeed_with_redis_down_and_the_read_models_catch_up_when_it_returns(committed, celery_stack):
+    ada = open_account(balance=100)
+    wait_until(lambda: balance_of(ada) == 100, timeout=15, message="the worker")
+
+    celery_stack.redis.stop()
+    started = time.monotonic()
+    for _ in range(5):
+        execute(Deposit(account_id=ada, amount=10, currency="EUR"), actor="teller")
+    elapsed = time.monotonic() - started
+    time.sleep(1)
+    assert balance_of(ada) == 100  # nothing could nudge the worker
+    celery_stack.redis.start()
+
+    wait_until(lambda: balance_of(ada) == 150, timeout=40, message="the read models to catch up by themselves")
+    assert elapsed < 5, "a dead broker must not hold commands up"
+    assert all(not diff for diff in differences().values())
+
+
+def test_a_storm_of_commands_queues_one_catch_up(committed):
+    quiet = RedisProcess().start()  # no worker listens here: the queue shows what was published
+    from django.conf import settings
+
+    previous = settings.REDIS_URL
+    point_at_redis(quiet.url)
+    try:
+        account = open_account()
+        for _ in range(100):
+            execute(Deposit(account_id=account, amount=1, currency="EUR"), actor="teller")
+        client = redis_client.Redis.from_url(quiet.url)
+        wait_until(lambda: client.exists(QUEUED_FLAG), timeout=5, message="the nudge")
+        time.sleep(0.5)
+        assert client.llen("celery") == 1
+    finally:
+        point_at_redis(previous)
+        quiet.stop()
+
+
