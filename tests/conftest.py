@@ -32,12 +32,15 @@ def django_db_setup(django_test_environment, django_db_blocker):
         teardown_databases(config, verbosity=0)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_stack(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A private Redis, a Celery worker and beat, all on the test database. This process's nudges
-    are pointed at the same Redis."""
+    """A private Redis, a Celery worker and beat, all on the test database; this process's nudges
+    go to the same Redis. Module-scoped, so tests elsewhere run with no worker in the background."""
+    from django.conf import settings
+
     from tests.processes import CeleryProcess, RedisProcess, point_at_redis
 
+    previous_redis = settings.REDIS_URL
     logs = tmp_path_factory.mktemp("celery")
     with django_db_blocker.unblock():
         redis = RedisProcess().start()
@@ -49,3 +52,4 @@ def celery_stack(django_db_setup, django_db_blocker, tmp_path_factory):
     beat.stop()
     worker.stop()
     redis.stop()
+    point_at_redis(previous_redis)

@@ -41,7 +41,7 @@ def test_an_event_committed_late_with_a_lower_position_is_not_skipped(committed)
 
     with _raw_connection() as slow:  # takes a position first, commits last
         slow.execute("INSERT INTO ledger_event (event_id, stream_id, stream_type, version, type, data, metadata)"
-                     " VALUES (%s, %s, 'account', 1, 'MoneyDeposited', '{}', '{}')", [uuid4(), slow_stream])
+                     " VALUES (%s, %s, 'account', 1, 'NoteTaken', '{}', '{}')", [uuid4(), slow_stream])
         store.append([new_event(fast_stream, 1)])
 
         seen = store.read_all(checkpoint)

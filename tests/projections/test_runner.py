@@ -83,9 +83,9 @@ def test_a_runner_killed_between_applying_and_committing_changes_nothing(committ
 
 def test_two_runners_at_once_apply_every_event_exactly_once(committed):
     runner.catch_up()
+    applied_before = statuses()
     for _ in range(30):
         some_activity()
-    applied_before = statuses()
     results: list[runner.Report] = []
 
     def run():
