@@ -230,6 +230,9 @@ def streams_of(command: c.Command) -> list[UUID]:
 
 
 def decide(command: c.Command, accounts: dict[UUID, Account]) -> list[e.AccountEvent]:
+    own = accounts[command.account_id]
+    if command.expected_version is not None and command.expected_version != own.version:
+        raise errors.StaleView(command.expected_version, own.version)
     if isinstance(command, c.Transfer):
         return decide_transfer(accounts[command.account_id], accounts[command.to_account_id], command)
     return _DECIDERS[type(command)](accounts[command.account_id], command)

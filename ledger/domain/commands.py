@@ -8,10 +8,13 @@ from uuid import UUID, uuid4
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Command:
-    """`command_id` is made by the client (the form), so a repeated submission is recognised."""
+    """`command_id` is made by the client (the form), so a repeated submission is recognised.
+    `expected_version`, when given, is the account version the person saw: if the account has
+    changed since, the command is refused rather than applied to a state nobody looked at."""
 
     account_id: UUID
     command_id: UUID = field(default_factory=uuid4)
+    expected_version: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

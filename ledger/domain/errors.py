@@ -112,3 +112,9 @@ class InvalidOverdraftLimit(DomainError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
+
+
+class StaleView(DomainError):
+    def __init__(self, seen: int, current: int) -> None:
+        super().__init__("The account has changed since this page was shown (someone else acted on it); "
+                         "review its current state and submit again.")

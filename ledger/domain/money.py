@@ -33,7 +33,7 @@ def parse_amount(text: str, currency: str) -> int:
     if cleaned.startswith("-"):
         raise AmountFormatError("The amount must be greater than zero.")
     match = _AMOUNT.fullmatch(cleaned)
-    if match is None or len(cleaned) > 30:
+    if match is None or len(cleaned) > 64:
         raise AmountFormatError("Enter the amount as a plain number, for example 1250.00.")
     decimals = match.group(1) or ""
     places = exponent(currency)

@@ -356,3 +356,18 @@ def test_an_event_without_a_handler_is_an_error():
 
     with pytest.raises(TypeError, match="no handler"):
         evolve(Account(id=ADA), Unhandled(account_id=ADA))
+
+
+def test_a_command_from_a_stale_page_is_refused(ledger):
+    ledger.given(ADA_OPENED, deposited(ADA, 100))
+
+    with pytest.raises(errors.StaleView, match="has changed since this page was shown"):
+        ledger.when(CloseAccount(account_id=ADA, expected_version=1))
+
+
+def test_a_command_from_a_current_page_is_accepted(ledger):
+    ledger.given(ADA_OPENED)
+
+    ledger.when(FreezeAccount(account_id=ADA, expected_version=1))
+
+    ledger.then(AccountFrozen(account_id=ADA))

@@ -18,7 +18,7 @@ def test_plain_amounts_become_minor_units(text, currency, minor):
     ("12.345", "at most 2 decimal places"), ("abc", "plain number"), ("NaN", "plain number"),
     ("Infinity", "plain number"), ("1e5", "plain number"), ("١٢٣", "plain number"),
     ("１２", "plain number"), ("12,34", "plain number"), ("1.2.3", "plain number"),
-    ("9" * 31, "plain number"), ("0x10", "plain number"), ("+5", "plain number"),
+    ("9" * 65, "plain number"), ("0x10", "plain number"), ("+5", "plain number"),
 ])
 def test_malformed_amounts_are_refused_with_a_reason(text, message):
     with pytest.raises(AmountFormatError, match=message):

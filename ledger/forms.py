@@ -1,0 +1,131 @@
+"""Task forms: each turns what a person typed into one command, or says what is wrong and where.
+
+Every form carries a `command_id` made when the form is shown, so a double-clicked or resubmitted
+form is the same command and is applied once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+from django import forms
+
+from ledger.domain import commands as c
+from ledger.domain.account import MAX_NOTE_LENGTH, MAX_OWNER_LENGTH, Account
+from ledger.domain.money import CURRENCIES, AmountFormatError, parse_amount
+
+
+class TaskForm(forms.Form):
+    command_id = forms.UUIDField(widget=forms.HiddenInput, error_messages={
+        "required": "This form is incomplete; reload the page and try again.",
+        "invalid": "This form is damaged; reload the page and try again."})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {}).setdefault("command_id", uuid4())
+        super().__init__(*args, **kwargs)
+
+    def amount_in(self, field: str, currency: str, *, required: bool = True) -> int | None:
+        text = self.cleaned_data.get(field) or ""
+        if not text.strip() and not required:
+            return 0
+        try:
+            return parse_amount(text, currency)
+        except AmountFormatError as error:
+            self.add_error(field, str(error))
+            return None
+
+
+def _note(label: str) -> forms.CharField:
+    return forms.CharField(label=label, required=False, max_length=MAX_NOTE_LENGTH, strip=True,
+                           error_messages={"max_length": f"Keep it to {MAX_NOTE_LENGTH} characters or fewer."})
+
+
+def _amount(label: str = "Amount") -> forms.CharField:
+    # Text, not a DecimalField: we parse it ourselves to refuse NaN, exponents and foreign digits.
+    return forms.CharField(label=label, max_length=64, strip=True,
+                           error_messages={"required": "Enter an amount.",
+                                           "max_length": "Enter the amount as a plain number, for example 1250.00."},
+                           widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
+
+
+class OpenAccountForm(TaskForm):
+    owner = forms.CharField(label="Owner's full name", max_length=MAX_OWNER_LENGTH, strip=True,
+                            error_messages={"required": "Enter the account owner's name.",
+                                            "max_length": f"Keep the name to {MAX_OWNER_LENGTH} characters or fewer."})
+    currency = forms.ChoiceField(choices=[(code, code) for code in CURRENCIES],
+                                 error_messages={"invalid_choice": "Choose one of the listed currencies.",
+                                                 "required": "Choose a currency."})
+    overdraft_limit = forms.CharField(label="Overdraft limit", required=False, max_length=64, strip=True,
+                                      help_text="How far below zero the balance may go; leave empty for none.")
+
+    def to_command(self) -> c.OpenAccount | None:
+        currency = self.cleaned_data["currency"]
+        limit = self.amount_in("overdraft_limit", currency, required=False)
+        if limit is None:
+            return None
+        return c.OpenAccount(account_id=uuid4(), command_id=self.cleaned_data["command_id"],
+                             owner=self.cleaned_data["owner"], currency=currency, overdraft_limit=limit)
+
+
+class MoneyForm(TaskForm):
+    amount = _amount()
+    memo = _note("Description (shown on the statement)")
+    command_class: type[c.Deposit] | type[c.Withdraw] = c.Deposit
+
+    def to_command(self, account: Account) -> c.Deposit | c.Withdraw | None:
+        amount = self.amount_in("amount", account.currency)
+        if amount is None:
+            return None
+        return self.command_class(account_id=account.id, command_id=self.cleaned_data["command_id"],
+                                  amount=amount, currency=account.currency, memo=self.cleaned_data["memo"])
+
+
+class DepositForm(MoneyForm):
+    command_class = c.Deposit
+
+
+class WithdrawForm(MoneyForm):
+    command_class = c.Withdraw
+
+
+class TransferForm(TaskForm):
+    to_account = forms.UUIDField(label="To account number", error_messages={
+        "required": "Enter the account number to transfer to.",
+        "invalid": "Enter a full account number, like 6f1c0e2a-3b4d-4c5e-8f90-1a2b3c4d5e6f."})
+    amount = _amount()
+    memo = _note("Description (shown on both statements)")
+
+    def to_command(self, account: Account) -> c.Transfer | None:
+        amount = self.amount_in("amount", account.currency)
+        if amount is None:
+            return None
+        return c.Transfer(account_id=account.id, command_id=self.cleaned_data["command_id"],
+                          to_account_id=self.cleaned_data["to_account"], amount=amount,
+                          currency=account.currency, memo=self.cleaned_data["memo"])
+
+
+class StatusForm(TaskForm):
+    """Freeze, unfreeze or close: decided on the state the supervisor saw (`seen_version`)."""
+
+    reason = _note("Reason (kept in the audit trail)")
+    seen_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, error_messages={
+        "required": "This form is incomplete; reload the page and try again."})
+    command_class: type[c.FreezeAccount] | type[c.UnfreezeAccount] | type[c.CloseAccount]
+
+    def to_command(self, account: Account) -> c.Command:
+        return self.command_class(account_id=account.id, command_id=self.cleaned_data["command_id"],
+                                  reason=self.cleaned_data["reason"],
+                                  expected_version=self.cleaned_data["seen_version"])
+
+
+class FreezeForm(StatusForm):
+    command_class = c.FreezeAccount
+
+
+class UnfreezeForm(StatusForm):
+    command_class = c.UnfreezeAccount
+
+
+class CloseForm(StatusForm):
+    command_class = c.CloseAccount

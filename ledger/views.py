@@ -1,0 +1,133 @@
+"""Task views: form -> command -> execute -> the account page, which waits for the read side.
+
+The write side never renders read models: after a task it sends the browser to the account page
+with the command's checkpoint (`?after=`), and that page (on the read side) waits until the
+projections have caught up with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlparse
+from uuid import UUID
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseLocation
+
+from ledger import forms
+from ledger.domain.account import Account, Status
+from ledger.domain.errors import DomainError
+from ledger.execute import CommandResult, execute, load_account
+from ledger.roles import Task, may_perform
+
+UNPROCESSABLE = 422  # the form was understood but refused: the same page, with the reasons
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    form: type[forms.TaskForm]
+    title: str
+    button: str
+    allowed_in: frozenset[Status]  # account states in which the task makes sense
+    danger: bool = False
+
+
+ACCOUNT_TASKS: dict[Task, TaskSpec] = {
+    Task.DEPOSIT: TaskSpec(forms.DepositForm, "Deposit", "Deposit", frozenset({Status.OPEN, Status.FROZEN})),
+    Task.WITHDRAW: TaskSpec(forms.WithdrawForm, "Withdraw", "Withdraw", frozenset({Status.OPEN})),
+    Task.TRANSFER: TaskSpec(forms.TransferForm, "Transfer", "Transfer", frozenset({Status.OPEN})),
+    Task.FREEZE: TaskSpec(forms.FreezeForm, "Freeze account", "Freeze", frozenset({Status.OPEN}), danger=True),
+    Task.UNFREEZE: TaskSpec(forms.UnfreezeForm, "Unfreeze account", "Unfreeze", frozenset({Status.FROZEN})),
+    Task.CLOSE: TaskSpec(forms.CloseForm, "Close account", "Close", frozenset({Status.OPEN, Status.FROZEN}),
+                         danger=True),
+}
+
+
+def tasks_for(user, account_status: str) -> list[tuple[Task, TaskSpec]]:  # noqa: ANN001
+    """The tasks the account's state and the user's role allow, for the account page."""
+    status = Status(account_status)
+    return [(task, spec) for task, spec in ACCOUNT_TASKS.items()
+            if status in spec.allowed_in and may_perform(user, task)]
+
+
+def _require(request: HttpRequest, task: Task) -> None:
+    if not may_perform(request.user, task):
+        raise PermissionDenied(f"Your role does not allow the task “{task.value}”.")
+
+
+def _execute(request: HttpRequest, form: forms.TaskForm, command) -> CommandResult | None:  # noqa: ANN001
+    try:
+        return execute(command, actor=request.user.get_username(), source="web")
+    except DomainError as error:
+        form.add_error(error.field if error.field in form.fields else None, error.message)
+        return None
+
+
+def _in_account_page(request: HttpRequest, account_id: UUID | None) -> bool:
+    """True when the form sits in the task panel of the account page (not on a page of its own)."""
+    current = urlparse(request.htmx.current_url or "").path if request.htmx else ""
+    return account_id is not None and current == reverse("account", args=[account_id])
+
+
+def _after(request: HttpRequest, account_id: UUID, result: CommandResult) -> HttpResponse:
+    url = f"{reverse('account', args=[account_id])}?after={result.tx_id}.{result.position}"
+    if not request.htmx:
+        return HttpResponseRedirect(url, status=303)
+    if _in_account_page(request, account_id):  # refresh the account part of the page in place
+        return HttpResponseLocation(url, target="#account", swap="outerHTML", select="#account")
+    return HttpResponseClientRedirect(url)
+
+
+def _render(request: HttpRequest, context: dict, status: int) -> HttpResponse:
+    template = "ledger/task.html#form" if request.htmx else "ledger/task.html"
+    return render(request, template, context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def open_account(request: HttpRequest) -> HttpResponse:
+    _require(request, Task.OPEN)
+    form = forms.OpenAccountForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid() and (command := form.to_command()) is not None:
+            if (result := _execute(request, form, command)) is not None:
+                return _after(request, command.account_id, result)
+        # A refused open keeps its command id: fixing the form and sending it again is one command.
+    context = {"form": form, "title": "Open an account", "button": "Open account",
+               "action": reverse("open_account"), "account": None}
+    return _render(request, context, UNPROCESSABLE if request.method == "POST" else 200)
+
+
+def _account_or_404(account_id: UUID) -> Account:
+    account = load_account(account_id)  # decide from the stream, never from a read model
+    if account.status is Status.NEW:
+        raise Http404("There is no account with this number.")
+    return account
+
+
+@require_http_methods(["GET", "POST"])
+def account_task(request: HttpRequest, account_id: UUID, task: str) -> HttpResponse:
+    try:
+        task_ = Task(task)
+        spec = ACCOUNT_TASKS[task_]
+    except (ValueError, KeyError):
+        raise Http404("There is no such task.") from None
+    _require(request, task_)
+    account = _account_or_404(account_id)
+    if request.method == "POST":
+        form = spec.form(request.POST)
+        if form.is_valid() and (command := form.to_command(account)) is not None:
+            if (result := _execute(request, form, command)) is not None:
+                return _after(request, account_id, result)
+        status = UNPROCESSABLE
+    else:
+        form = spec.form(initial={"seen_version": account.version})
+        status = 200
+    context = {"form": form, "title": spec.title, "button": spec.button, "danger": spec.danger,
+               "action": reverse("account_task", args=[account_id, task_.value]), "account": account,
+               "task": task_.value, "not_now": account.status not in spec.allowed_in,
+               "in_panel": _in_account_page(request, account_id)}
+    return _render(request, context, status)

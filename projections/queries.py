@@ -1,0 +1,165 @@
+"""Query functions: everything the screens read, in one place, over the read models only."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from uuid import UUID
+
+from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from ledger.eventstore import Checkpoint
+from projections.models import AccountSummary, DailyActivity, ProjectionStatus, StatementLine
+
+ACCOUNT_SORTS = {
+    "owner": ("owner", "account_id"), "-owner": ("-owner", "account_id"),
+    "balance": ("balance", "account_id"), "-balance": ("-balance", "account_id"),
+    "activity": ("last_activity_at", "account_id"), "-activity": ("-last_activity_at", "account_id"),
+    "opened": ("opened_at", "account_id"), "-opened": ("-opened_at", "account_id"),
+}
+PAGE_SIZE = 25
+
+
+def account_summary_get(*, account_id: UUID) -> AccountSummary | None:
+    return AccountSummary.objects.filter(account_id=account_id).first()
+
+
+def accounts_search(*, q: str = "", status: str = "", currency: str = "", sort: str = "-activity",
+                    page: int | str = 1) -> Page:
+    accounts: QuerySet[AccountSummary] = AccountSummary.objects.all()
+    q = q.strip()
+    if q:
+        try:
+            accounts = accounts.filter(account_id=UUID(q))
+        except ValueError:
+            # Owner names, or the start of an account number as printed on a statement.
+            accounts = accounts.filter(Q(owner__icontains=q) | Q(account_id__startswith=q.lower()))
+    if status:
+        accounts = accounts.filter(status=status)
+    if currency:
+        accounts = accounts.filter(currency=currency)
+    accounts = accounts.order_by(*ACCOUNT_SORTS.get(sort, ACCOUNT_SORTS["-activity"]))
+    return Paginator(accounts, PAGE_SIZE).get_page(page)
+
+
+def statement_page(*, account_id: UUID, page: int | str = 1) -> Page:
+    lines = StatementLine.objects.filter(account_id=account_id).order_by("-version")
+    return Paginator(lines, PAGE_SIZE).get_page(page)
+
+
+def owners_by_account(*, account_ids: set[UUID]) -> dict[UUID, str]:
+    """Names for counterparties on a statement page: one query for the page, not one per line."""
+    return dict(AccountSummary.objects.filter(account_id__in=account_ids).values_list("account_id", "owner"))
+
+
+def account_options(*, currency: str, exclude: UUID | None, q: str = "", limit: int = 20) -> list[AccountSummary]:
+    """Accounts a transfer may go to: same currency, not closed."""
+    accounts = AccountSummary.objects.filter(currency=currency).exclude(status="closed")
+    if exclude:
+        accounts = accounts.exclude(account_id=exclude)
+    if q.strip():
+        accounts = accounts.filter(owner__icontains=q.strip())
+    return list(accounts.order_by("owner")[:limit])
+
+
+@dataclass(frozen=True)
+class CurrencyTotals:
+    currency: str
+    accounts: int
+    open: int
+    frozen: int
+    closed: int
+    balance: int
+
+
+def totals_by_currency() -> list[CurrencyTotals]:
+    rows = (AccountSummary.objects.values("currency").order_by("currency").annotate(
+        accounts=Count("account_id"), balance=Sum("balance"),
+        open=Count("account_id", filter=Q(status="open")),
+        frozen=Count("account_id", filter=Q(status="frozen")),
+        closed=Count("account_id", filter=Q(status="closed"))))
+    return [CurrencyTotals(r["currency"], r["accounts"], r["open"], r["frozen"], r["closed"], r["balance"] or 0)
+            for r in rows]
+
+
+def daily_activity(*, days: int = 30, today: date | None = None) -> list[dict]:
+    """One entry per day (oldest first, days without activity included) with totals over currencies."""
+    today = today or timezone.localdate()
+    first = today - timedelta(days=days - 1)
+    rows = (DailyActivity.objects.filter(day__gte=first, day__lte=today).values("day").order_by("day")
+            .annotate(deposits=Sum("deposits_count"), withdrawals=Sum("withdrawals_count"),
+                      transfers=Sum("transfers_count")))
+    by_day = {r["day"]: r for r in rows}
+    empty = {"deposits": 0, "withdrawals": 0, "transfers": 0}
+    return [{"day": first + timedelta(days=i), **{k: by_day.get(first + timedelta(days=i), empty)[k] for k in empty}}
+            for i in range(days)]
+
+
+@dataclass(frozen=True)
+class Lag:
+    name: str
+    position: int
+    events_behind: int  # estimated from positions: no COUNT(*) over the event table
+    seconds_behind: float
+    last_error: str
+    last_error_position: int | None
+    rebuilding: bool
+    rebuild_done: float | None  # 0..1 while rebuilding
+    rebuild_rate: float | None
+    updated_at: object
+    events_applied: int
+
+    @property
+    def healthy(self) -> bool:
+        return not self.last_error and not self.rebuilding and self.events_behind == 0
+
+
+def projection_lag() -> list[Lag]:
+    with connection.cursor() as cursor:
+        # The newest event (by position, an index-only lookup) and the oldest one not yet applied
+        # by each projector, found by its own checkpoint through the (tx_id, position) index.
+        cursor.execute("""
+            SELECT s.name, s.position, coalesce(h.head, 0), s.last_error, s.last_error_position, s.rebuilding,
+                   s.rebuild_target, s.rebuild_rate, s.updated_at, s.events_applied,
+                   (SELECT e.recorded_at FROM ledger_event e
+                     WHERE (e.tx_id, e.position) > (s.tx_id::text::xid8, s.position)
+                     ORDER BY e.tx_id, e.position LIMIT 1) AS oldest_pending
+              FROM projections_projectionstatus s
+              CROSS JOIN (SELECT max(position) AS head FROM ledger_event) h
+             ORDER BY s.name""")
+        rows = cursor.fetchall()
+    now = timezone.now()
+    lags = []
+    for name, position, head, error, error_at, rebuilding, target, rate, updated, applied, pending in rows:
+        lags.append(Lag(
+            name=name, position=position, events_behind=max(head - position, 0) if pending else 0,
+            seconds_behind=max((now - pending).total_seconds(), 0.0) if pending else 0.0,
+            last_error=error, last_error_position=error_at, rebuilding=rebuilding,
+            rebuild_done=min(position / target, 1.0) if rebuilding and target else None,
+            rebuild_rate=rate, updated_at=updated, events_applied=applied))
+    return lags
+
+
+def projections_reached(checkpoint: Checkpoint, names: tuple[str, ...] | None = None) -> bool:
+    statuses = ProjectionStatus.objects.all()
+    if names:
+        statuses = statuses.filter(name__in=names)
+    rows = list(statuses.values_list("tx_id", "position"))
+    return bool(rows) and all(Checkpoint(tx, pos) >= checkpoint for tx, pos in rows)
+
+
+def wait_until_projected(checkpoint: Checkpoint, *, timeout: float = 1.5) -> bool:
+    """Read-your-writes: wait briefly for every projection to pass `checkpoint`."""
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while True:
+        if projections_reached(checkpoint):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)

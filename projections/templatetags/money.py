@@ -1,0 +1,48 @@
+"""Template filters for money and statuses: integer minor units shown as readable amounts."""
+
+from __future__ import annotations
+
+from django import template
+
+from ledger.domain.money import format_money, to_decimal
+
+register = template.Library()
+
+
+@register.filter
+def money(minor: int | None, currency: str) -> str:
+    """{{ line.amount|money:summary.currency }} -> "1,234.50 EUR"."""
+    if minor is None:
+        return ""
+    return format_money(minor, currency)
+
+
+@register.filter
+def signed_money(minor: int, currency: str) -> str:
+    text = format_money(abs(minor), currency)
+    return f"+{text}" if minor > 0 else f"−{text}" if minor < 0 else text
+
+
+@register.filter
+def plain_amount(minor: int, currency: str) -> str:
+    """For form values: "1234.50" (no grouping, no currency)."""
+    return str(to_decimal(minor, currency))
+
+
+KIND_LABELS = {"deposit": "Deposit", "withdrawal": "Withdrawal", "transfer_in": "Transfer from",
+               "transfer_out": "Transfer to"}
+
+
+@register.filter
+def kind_label(kind: str) -> str:
+    return KIND_LABELS.get(kind, kind)
+
+
+@register.filter
+def percent(part: int, whole: int) -> int:
+    return round(100 * part / whole) if whole else 0
+
+
+@register.filter
+def get_item(mapping: dict, key: object) -> object:
+    return mapping.get(key)

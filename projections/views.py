@@ -1,0 +1,144 @@
+"""Screens that read: dashboard, accounts list, account page (and its state as of any moment),
+projection status. They read the read models through projections.queries, and the event store
+only for the historical view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_GET
+
+from ledger.domain.money import CURRENCIES
+from ledger.eventstore import Checkpoint
+from ledger.history import account_history
+from ledger.roles import Task, may_audit, may_perform
+from ledger.views import tasks_for
+from projections import queries
+
+STATUSES = ("open", "frozen", "closed")
+TIMELINE_ROWS = 200
+
+
+def _partial(request: HttpRequest, template: str, name: str) -> str:
+    return f"{template}#{name}" if request.htmx else template
+
+
+CHART_HEIGHT, BAR_STEP = 140, 20
+KINDS = ("deposits", "withdrawals", "transfers")
+
+
+def _chart(activity: list[dict]) -> list[dict]:
+    """Stacked bars for an inline SVG chart, one per day (no charting library needed)."""
+    peak = max((sum(d[k] for k in KINDS) for d in activity), default=0) or 1
+    bars = []
+    for index, day in enumerate(activity):
+        top, segments = CHART_HEIGHT, []
+        for kind in KINDS:
+            height = CHART_HEIGHT * day[kind] / peak
+            top -= height
+            segments.append({"kind": kind, "y": round(top, 1), "height": round(height, 1)})
+        bars.append({"x": index * BAR_STEP, "day": day, "segments": segments})
+    return bars
+
+
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    activity = queries.daily_activity(days=30)
+    return render(request, "projections/dashboard.html", {
+        "totals": queries.totals_by_currency(), "bars": _chart(activity), "lags": queries.projection_lag(),
+        "days": activity, "moved": sum(sum(d[k] for k in KINDS) for d in activity)})
+
+
+@require_GET
+def accounts(request: HttpRequest) -> HttpResponse:
+    filters = {k: request.GET.get(k, "") for k in ("q", "status", "currency", "sort")}
+    filters["sort"] = filters["sort"] if filters["sort"] in queries.ACCOUNT_SORTS else "-activity"
+    page = queries.accounts_search(**filters, page=request.GET.get("page", 1))
+    template = "projections/accounts.html"
+    return render(request, _partial(request, template, "results"), {
+        "page": page, "filters": filters, "statuses": STATUSES, "currencies": list(CURRENCIES),
+        "sorts": queries.ACCOUNT_SORTS, "may_open": may_perform(request.user, Task.OPEN)})
+
+
+def _parse_after(value: str | None) -> Checkpoint | None:
+    try:
+        tx_id, position = (int(part) for part in (value or "").split("."))
+        return Checkpoint(tx_id, position)
+    except ValueError:
+        return None
+
+
+@require_GET
+def account(request: HttpRequest, account_id: UUID) -> HttpResponse:
+    """The account page. `?after=tx.position` (set after a task) waits until the read side has
+    the command's events; if it takes longer, the page says so and refreshes itself."""
+    after = _parse_after(request.GET.get("after"))
+    processing = after is not None and not queries.wait_until_projected(after)
+    summary = queries.account_summary_get(account_id=account_id)
+    if summary is None and not processing:
+        raise Http404("There is no account with this number.")
+    statement = queries.statement_page(account_id=account_id, page=request.GET.get("page", 1))
+    owners = queries.owners_by_account(account_ids={l.counterparty_id for l in statement if l.counterparty_id})
+    context = {"summary": summary, "statement": statement, "owners": owners, "processing": processing,
+               "after": request.GET.get("after", ""), "account_id": account_id,
+               "tasks": tasks_for(request.user, summary.status) if summary else [],
+               "may_audit": may_audit(request.user)}
+    template = "projections/account.html"
+    if request.htmx and request.htmx.target in {"account", "statement"}:
+        template = f"{template}#{request.htmx.target}"
+    return render(request, template, context)
+
+
+@require_GET
+def account_as_of(request: HttpRequest, account_id: UUID) -> HttpResponse:
+    """The account as it was at a moment (or right after one of its events), folded from the events."""
+    at_text, version_text = request.GET.get("at", ""), request.GET.get("version", "")
+    at: datetime | None = None
+    error = ""
+    if at_text:
+        at = parse_datetime(at_text)
+        if at is None:
+            error = "Enter the moment as a date and time, for example 2026-03-01 14:30."
+        elif timezone.is_naive(at):
+            at = timezone.make_aware(at)
+    version = int(version_text) if version_text.isdigit() else None
+    everything = account_history(account_id)
+    if not everything:
+        raise Http404("There is no account with this number.")
+    if error or (at is None and version is None):
+        steps = everything
+    else:
+        steps = [s for s in everything if (at is None or s.event.recorded_at <= at)
+                 and (version is None or s.event.version <= version)]
+    return render(request, _partial(request, "projections/as_of.html", "history"), {
+        # Long-lived accounts: show the latest part of the timeline; the state is folded from all of it.
+        "account_id": account_id, "steps": list(reversed(steps))[:TIMELINE_ROWS], "shown_of": len(steps),
+        "all_steps": list(reversed(everything))[:TIMELINE_ROWS],
+        "state": steps[-1].state if steps else None, "at": at, "version": version, "error": error,
+        "at_text": at_text, "opened_at": everything[0].event.recorded_at})
+
+
+@require_GET
+def account_options(request: HttpRequest, account_id: UUID) -> HttpResponse:
+    """Suggestions for a transfer's target account (a <datalist>)."""
+    summary = queries.account_summary_get(account_id=account_id)
+    options = queries.account_options(currency=summary.currency, exclude=account_id,
+                                      q=request.GET.get("q", "")) if summary else []
+    return render(request, "projections/account_options.html", {"options": options})
+
+
+@require_GET
+def projection_status(request: HttpRequest) -> HttpResponse:
+    return render(request, _partial(request, "projections/status.html", "table"),
+                  {"lags": queries.projection_lag()})
+
+
+@require_GET
+def lag_badge(request: HttpRequest) -> HttpResponse:
+    """The read-side status in the header, refreshed every few seconds."""
+    return render(request, "projections/lag_badge.html", {"lags": queries.projection_lag()})
