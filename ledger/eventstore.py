@@ -254,13 +254,24 @@ def read_stream(stream_id: UUID, *, to_version: int | None = None,
 
 
 # Positions come from a sequence, handed out at INSERT time, so a transaction can commit a lower
-# position after a higher one is already visible. Reading in (tx_id, position) order and only
-# below the oldest transaction still running makes the log grow strictly at its end: an event
-# is read only once no earlier transaction can still commit.
+# position after a higher one is already visible. Reading in (tx_id, position) order, and only
+# below the oldest transaction still running when the statement began, makes the log grow
+# strictly at its end: an event is read only once no transaction that could commit before it is
+# open. Transactions that pg_stat_activity shows in *other* databases of the cluster are left out
+# (they can never write here, and a long one would stall every projection); one that finished
+# meanwhile is not shown anywhere and so still counts, which keeps the horizon safe.
+_HORIZON = """
+SELECT coalesce(
+    (SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+      WHERE x::text::bigint %% 4294967296 NOT IN (
+            SELECT backend_xid::text::bigint FROM pg_stat_activity
+             WHERE datname IS DISTINCT FROM current_database() AND backend_xid IS NOT NULL)),
+    pg_snapshot_xmax(pg_current_snapshot()))
+"""
 _READ_ALL = f"""
 SELECT {_COLUMNS} FROM ledger_event
  WHERE (tx_id, position) > (%s::text::xid8, %s)
-   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+   AND tx_id < ({_HORIZON})
  ORDER BY tx_id, position
  LIMIT %s
 """

@@ -98,3 +98,20 @@ def test_a_reader_following_concurrent_writers_sees_every_event_exactly_once(com
         assert [e.version for e in mine if e.stream_id == stream] == list(range(1, appends_each + 1))
     order = [(e.tx_id, e.position) for e in seen]
     assert order == sorted(order)
+
+
+def test_a_long_transaction_in_another_database_does_not_hold_the_log_back(committed):
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    params["dbname"] = "postgres"
+    stream = uuid4()
+    with psycopg.connect(**params, autocommit=False) as elsewhere:
+        elsewhere.execute("SELECT pg_current_xact_id()")  # holds a transaction id, like a long batch job
+        before = store.Checkpoint()
+        store.append([new_event(stream, 1)])
+
+        seen = store.read_all(before, limit=1_000_000)
+
+        assert stream in {e.stream_id for e in seen}
+        elsewhere.rollback()
