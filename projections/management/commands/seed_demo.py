@@ -134,7 +134,7 @@ class Seeder:
                 self.execute(c.Transfer(account_id=account_id, to_account_id=self.rng.choice(peers),
                                         amount=self.amount(currency, 10 * scale, 700 * scale), currency=currency,
                                         memo=self.rng.choice(MEMOS["transfer"])), "teller", at)
-        elif roll < 0.99:
+        elif roll < 0.995:
             if self.execute(c.FreezeAccount(account_id=account_id, reason="Card reported stolen"), "supervisor", at):
                 self.execute(c.UnfreezeAccount(account_id=account_id, reason="New card issued"), "supervisor",
                              at + timedelta(hours=self.rng.randint(1, 72)))
