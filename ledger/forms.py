@@ -25,6 +25,12 @@ class TaskForm(forms.Form):
         kwargs.setdefault("initial", {}).setdefault("command_id", uuid4())
         super().__init__(*args, **kwargs)
 
+    def clean(self) -> dict[str, Any]:
+        # A field sent twice is ambiguous (which amount did the person mean?): refuse, don't guess.
+        if hasattr(self.data, "getlist") and any(len(self.data.getlist(name)) > 1 for name in self.fields):
+            raise forms.ValidationError("The form arrived with a field sent twice; reload the page and try again.")
+        return super().clean()
+
     def amount_in(self, field: str, currency: str, *, required: bool = True) -> int | None:
         text = self.cleaned_data.get(field) or ""
         if not text.strip() and not required:
