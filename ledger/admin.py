@@ -78,7 +78,8 @@ class EventAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
         return False
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def changelist_view(self, request: HttpRequest,
+                        extra_context: dict[str, Any] | None = None) -> HttpResponse:
         if request.method == "POST":  # bulk actions and list editing: there are none to post to
             raise PermissionDenied
         return super().changelist_view(request, extra_context)
@@ -189,7 +190,8 @@ class EventAdmin(admin.ModelAdmin):
     # --- urls ------------------------------------------------------------------------------------
 
     def _list_url(self, **params: Any) -> str:
-        return reverse("admin:ledger_event_changelist", current_app=self.admin_site.name) + "?" + urlencode(params)
+        changelist = reverse("admin:ledger_event_changelist", current_app=self.admin_site.name)
+        return f"{changelist}?{urlencode(params)}"
 
     def _event_url(self, event: Event) -> str:
         return reverse("admin:ledger_event_change", args=[event.pk], current_app=self.admin_site.name)

@@ -1,0 +1,131 @@
+"""Every page of the event browser on a million events: it renders, and no query behind it scans
+the event table (EXPLAIN ANALYZE of each query the page ran)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+from django.contrib import admin
+from django.db import connection
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+
+from ledger.admin import EventAdmin
+from ledger.models import Event
+from tests.admin.helpers import BULK_EVENTS, EVENTS, bulk_id, change_url, link, stream_url
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("million_events")]
+
+STREAM = bulk_id("stream-42")  # events n = 42, 10_042, ... 990_042 (see conftest._bulk_insert)
+COMMAND = bulk_id("command-500042")  # event n = 500_042: version 51 of that stream, AccountFrozen
+
+
+def _plan(sql: str) -> dict[str, Any]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}")
+        plan = cursor.fetchone()[0]
+    return (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+
+
+def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+def _scans_of_the_event_table(sql: str) -> tuple[list[str], int]:
+    """The scans of ledger_event in the query's plan, and how many rows they looked at."""
+    scans = [node for node in _nodes(_plan(sql)) if node.get("Relation Name") == "ledger_event"]
+    looked_at = sum((node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
+                     + node.get("Rows Removed by Index Recheck", 0)) * node["Actual Loops"] for node in scans)
+    return [node["Node Type"] for node in scans], looked_at
+
+
+def _pages_to_visit(auditor) -> list[str]:
+    frozen = Event.objects.get(metadata__command_id=str(COMMAND))
+    listing = auditor.get(EVENTS)
+    cl = listing.context["cl"]
+    # Every choice every sidebar filter offers (type, stream type, each date range), as linked.
+    offered = [EVENTS + choice["query_string"] for spec in cl.filter_specs for choice in spec.choices(cl)]
+    return [
+        EVENTS,
+        *offered,
+        f"{EVENTS}?p=100",  # the deepest page number offered
+        EVENTS + link(listing.content.decode(), "Older events"),
+        f"{EVENTS}?before=12345",
+        f"{EVENTS}?stream={STREAM}",
+        f"{EVENTS}?correlation={COMMAND}",
+        f"{EVENTS}?command={COMMAND}",
+        f"{EVENTS}?caused_by={frozen.event_id}",
+        f"{EVENTS}?type=AccountClosed&stream_type=account",  # a type no event has
+        f"{EVENTS}?recorded_at__gte={date.today() + timedelta(days=2)}",  # a day with no events
+        f"{EVENTS}?q={STREAM}",
+        f"{EVENTS}?q={frozen.event_id}",
+        f"{EVENTS}?q={COMMAND}",  # the correlation and the command id of one event
+        f"{EVENTS}?q=teller-3",  # a fifth of all events
+        f"{EVENTS}?q=supervisor",  # one in a thousand
+        f"{EVENTS}?q=nobody",
+        change_url(frozen),
+        stream_url(STREAM),
+    ]
+
+
+def test_every_page_renders_without_scanning_the_event_table(auditor):
+    # A capped count stops after CAP + 1 matches, which takes up to 50,000 rows for an actor behind
+    # a fifth of all events. A query that scans the table in search of its matches looks at all.
+    budget = BULK_EVENTS // 10
+    problems = []
+    pages = _pages_to_visit(auditor)
+    assert len(pages) > 25
+
+    for page in pages:
+        with CaptureQueriesContext(connection) as ran:
+            response = auditor.get(page)
+        if response.status_code != 200:
+            problems.append(f"{page}: HTTP {response.status_code}")
+        for query in (q["sql"] for q in ran.captured_queries if "ledger_event" in q["sql"]):
+            scans, rows = _scans_of_the_event_table(query)
+            if "Seq Scan" in scans or rows > budget:
+                problems.append(f"{page}: {scans} looked at {rows} rows: {query[:300]}")
+
+    assert problems == []
+
+
+@pytest.mark.parametrize("term", [STREAM, COMMAND], ids=["stream id", "correlation id"])
+def test_a_search_by_stream_or_correlation_id_uses_an_index(term: UUID, rf: RequestFactory):
+    browser = EventAdmin(Event, admin.site)
+    found, _ = browser.get_search_results(rf.get(EVENTS), Event.objects.all(), str(term))
+    page = found.order_by("-position")[:100]  # as the change list asks for it
+    sql, params = page.query.sql_with_params()
+    with connection.cursor() as cursor:
+        sql = cursor.mogrify(sql, params)
+
+    scans, _ = _scans_of_the_event_table(sql)
+
+    assert scans and set(scans) <= {"Index Scan", "Index Only Scan", "Bitmap Heap Scan"}, scans
+    assert len(page) >= 1
+
+
+def test_the_list_counts_no_further_than_its_page_numbers_reach(auditor):
+    listing = auditor.get(EVENTS)
+    older = EVENTS + link(listing.content.decode(), "Older events")
+
+    assert "the newest 10,000 of about 1,000,000 events" in " ".join(listing.content.decode().split())
+    assert listing.context["cl"].paginator.num_pages == 100
+    assert auditor.get(f"{EVENTS}?p=101").status_code == 302  # past the last page number: ?e=1
+    assert older == f"{EVENTS}?before={1_000_000 - 99}"
+    next_rows = auditor.get(older).context["cl"].result_list
+    assert [e.pk for e in next_rows][:2] == [1_000_000 - 100, 1_000_000 - 101]
+
+
+def test_the_stream_view_folds_a_hundred_events_spread_over_the_table(auditor):
+    timeline = auditor.get(stream_url(STREAM)).context["timeline"]
+
+    assert [s.event.version for s in timeline.steps] == list(range(1, 101))
+    assert timeline.balance == "298.00 EUR"  # 49 deposits of 10.00, 48 withdrawals of 4.00
+    assert timeline.last.status.value == "open"  # frozen at version 51, unfrozen at 52
