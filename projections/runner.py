@@ -155,7 +155,7 @@ def _apply(projector: Projector, events: list[RecordedEvent], status: Projection
 
 
 def _apply_until_failure(projector: Projector, events: list[RecordedEvent], status: ProjectionStatus,
-                         batch_error: Exception) -> str:
+                         batch_error: Exception) -> str | None:
     good = 0
     failure: Exception = batch_error
     for event in events:
@@ -169,7 +169,9 @@ def _apply_until_failure(projector: Projector, events: list[RecordedEvent], stat
         good += 1
     if good:
         _advance(status, events[:good], good, time.monotonic())
-    bad = events[good] if good < len(events) else events[-1]
+    if good == len(events):
+        return None  # one by one every event went in: the batch failure did not repeat
+    bad = events[good]
     message = "".join(traceback.format_exception_only(failure)).strip()
     log.error("projection %s failed at position %s: %s", projector.name, bad.position, message)
     ProjectionStatus.objects.filter(name=status.name).update(
