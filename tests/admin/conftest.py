@@ -87,13 +87,6 @@ SELECT md5('event-' || n)::uuid, s.id, 'account', n / {BULK_STREAMS} + 1, k.type
 """
 
 
-# Ten statements rather than one: each is its own short transaction. The event store's gap-safe
-# readers (read_all, the projection runner) wait for the oldest transaction still running, in any
-# database of the cluster, so one 15-second insert would stall every other test run on this
-# Postgres for as long.
-_CHUNK = BULK_EVENTS // 10
-
-
 def _copy_of_ledger_event(newest: datetime) -> list[str]:
     """DDL for an unlogged twin of ledger_event with the indexes and statistics the migrations made
     (created after the rows are in: building an index once beats a million index inserts)."""
@@ -107,7 +100,7 @@ def _copy_of_ledger_event(newest: datetime) -> list[str]:
     return [
         f"CREATE UNLOGGED TABLE {BULK_SCHEMA}.ledger_event (LIKE public.ledger_event"
         " INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING CONSTRAINTS)",
-        *(_bulk_insert(first, first + _CHUNK - 1, newest) for first in range(0, BULK_EVENTS, _CHUNK)),
+        _bulk_insert(0, BULK_EVENTS - 1, newest),
         "SET maintenance_work_mem = '256MB'",
         *(sql.replace(" ON public.ledger_event ", f" ON {BULK_SCHEMA}.ledger_event ") for sql in indexes),
         *(sql.replace("public.", f"{BULK_SCHEMA}.") for sql in statistics),
