@@ -34,7 +34,7 @@ CSRF_TRUSTED_ORIGINS = [
 ]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "ledger.admin_config.TallyAdminConfig",  # django.contrib.admin with the event browser's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

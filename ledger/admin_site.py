@@ -38,13 +38,21 @@ class AuditorAuthenticationForm(AdminAuthenticationForm):
                                   params={"username": self.username_field.verbose_name})
 
 
-def _forbidding(admin_view: Callable[..., View]) -> Callable[..., View]:
-    """Django sends a signed-in user who may not use the admin back to its log-in page, which
-    offers to sign in as someone else; a teller who follows a link here gets a clear 403 instead.
-    Signed-out visitors still go to the log-in page."""
+class EventBrowserSite(AdminSite):
+    """The admin site as the auditors' event browser."""
 
-    def wrap(view: View, cacheable: bool = False) -> View:
-        guarded = admin_view(view, cacheable)
+    site_header = site_title = "Tally event browser"
+    index_title = "Recorded history (read-only)"
+    login_form = AuditorAuthenticationForm
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        return may_open_admin(request)
+
+    def admin_view(self, view: View, cacheable: bool = False) -> View:
+        """Django sends a signed-in user who may not use the admin back to its log-in page, which
+        offers to sign in as someone else; a teller who follows a link here gets a clear 403 instead.
+        Signed-out visitors still go to the log-in page."""
+        guarded = super().admin_view(view, cacheable)
 
         @wraps(view)
         def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -54,14 +62,3 @@ def _forbidding(admin_view: Callable[..., View]) -> Callable[..., View]:
 
         return inner
 
-    return wrap
-
-
-def open_to_auditors(site: AdminSite) -> None:
-    """Adapt `site` in place. config/urls.py serves `admin.site` and settings install the stock
-    admin app, so the site's class is not ours to choose; its instance attributes are."""
-    site.has_permission = may_open_admin  # type: ignore[method-assign]
-    site.admin_view = _forbidding(site.admin_view)  # type: ignore[method-assign]
-    site.login_form = AuditorAuthenticationForm
-    site.site_header = site.site_title = "Tally event browser"
-    site.index_title = "Recorded history (read-only)"
