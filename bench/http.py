@@ -1,0 +1,282 @@
+"""The screens over HTTP, as people use them: gunicorn serving the app (DEBUG off, static files
+collected), 10 concurrent clients with logged-in sessions, on the large log of the rebuild
+benchmark (bench_rebuild: its accounts, read models and 1,000,000 events in full mode).
+
+- the account page, /accounts/<uuid>/, over many accounts;
+- the accounts list, /accounts/, rotating through its default page, a later page, a search, a
+  filter and another sort;
+- a deposit round trip: POST the deposit form, follow the 303 to the account page with `?after=`,
+  which waits until the projections have the deposit (read-your-writes); a real Celery worker
+  and beat keep the projections up, as in production. A page that gave up waiting ("still
+  processing" banner) is counted as such;
+- the admin event browser: the newest-first list, and searches by stream id, command id and actor.
+
+Each figure's clients run for a short warm-up, then `http_requests` requests in all; p95 is over
+those. The client threads share the 2 cores with gunicorn and Postgres, as on one small server.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import random
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+from uuid import uuid4
+
+from bench.common import REBUILD_DB, ROOT, Profile, database_url, latency_summary, redis_url, run_together, say
+
+CLIENTS = 10
+WARMUP_SECONDS = 1.0
+GUNICORN_WORKERS = 4  # 2 x cores
+GUNICORN_THREADS = 4  # so 10 clients never queue behind a deposit waiting for its read model
+
+
+def _routes_exist() -> dict[str, bool]:
+    """Which screens this tree has (the benchmark measures what exists and says what does not)."""
+    code = ("import django;django.setup();from django.urls import resolve, Resolver404;import uuid,json\n"
+            "def ok(p):\n"
+            "  try: resolve(p); return True\n"
+            "  except Resolver404: return False\n"
+            "a=str(uuid.uuid4())\n"
+            "print(json.dumps({'accounts': ok('/accounts/'), 'account': ok(f'/accounts/{a}/'),"
+            " 'deposit': ok(f'/accounts/{a}/tasks/deposit/'), 'admin': ok('/admin/ledger/event/')}))")
+    env = {**os.environ, "DATABASE_URL": database_url(REBUILD_DB)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"could not load the URL configuration:\n{out.stderr[-2000:]}")
+    import json
+
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _prepare(job: dict[str, Any], ready: Callable[[], Any]) -> dict[str, Any]:
+    """In a process set up on bench_rebuild: users with their roles, logged-in sessions, and the
+    accounts to visit."""
+    from bench.common import setup_django
+
+    setup_django(REBUILD_DB)
+    from django.contrib.auth.models import Group, User
+    from django.db import connection
+    from django.test import Client
+
+    from projections.models import AccountSummary
+
+    sessions = {}
+    for role in ("teller", "auditor"):
+        user, _ = User.objects.get_or_create(username=f"bench-{role}")
+        user.groups.add(Group.objects.get(name=role))
+        client = Client()
+        client.force_login(user)  # a session row in the database, as a log-in leaves it
+        sessions[role] = client.cookies["sessionid"].value
+    rng = random.Random(5)
+    ids = list(AccountSummary.objects.filter(currency="EUR", status="open").values_list("account_id", flat=True))
+    accounts = [str(a) for a in rng.sample(ids, min(len(ids), 500))]
+    owners = list(AccountSummary.objects.values_list("owner", flat=True)[:50])
+    with connection.cursor() as cursor:  # a spread of positions, without ORDER BY random() on 1M rows
+        cursor.execute("SELECT max(position) FROM ledger_event")
+        head = cursor.fetchone()[0] or 0
+        picks = sorted({rng.randint(1, head) for _ in range(100)}) if head else []
+        cursor.execute("SELECT stream_id::text, metadata->>'command_id', metadata->>'actor' FROM ledger_event "
+                       "WHERE position = ANY(%s)", [picks])
+        rows = cursor.fetchall()
+    streams = [r[0] for r in rows]
+    commands = [r[1] for r in rows]
+    ready()
+    return {"sessions": sessions, "accounts": accounts, "owners": owners, "streams": streams,
+            "commands": commands, "events": head}
+
+
+class Gunicorn:
+    def __init__(self, log_dir: Path) -> None:
+        self.port = _free_port()
+        self.log = log_dir / "gunicorn.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Gunicorn:
+        env = {**os.environ, "DATABASE_URL": database_url(REBUILD_DB), "REDIS_URL": redis_url()}
+        args = [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{self.port}",
+                "--workers", str(GUNICORN_WORKERS), "--threads", str(GUNICORN_THREADS),
+                "--worker-class", "gthread", "--log-level", "warning"]
+        self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self.log.open("ab"),
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    return self
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not start; see {self.log}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Client:
+    """One keep-alive connection with a session cookie (and a CSRF cookie and header for posts)."""
+
+    def __init__(self, port: int, session: str) -> None:
+        self.port = port
+        self.csrf = secrets.token_hex(16)  # 32 characters: Django accepts it as the CSRF secret
+        self.cookie = f"sessionid={session}; csrftoken={self.csrf}"
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def request(self, method: str, path: str, body: str | None = None) -> tuple[int, dict[str, str], bytes]:
+        headers = {"Cookie": self.cookie, "Host": "127.0.0.1"}
+        if body is not None:
+            headers.update({"Content-Type": "application/x-www-form-urlencoded", "X-CSRFToken": self.csrf,
+                            "Referer": f"http://127.0.0.1:{self.port}/"})
+        for attempt in (1, 2):
+            try:
+                self.conn.request(method, path, body=body, headers=headers)
+                response = self.conn.getresponse()
+                return response.status, dict(response.getheaders()), response.read()
+            except (http.client.HTTPException, OSError):
+                self.conn.close()  # a closed keep-alive connection: reconnect once
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def _load(port: int, session: str, requests: int, step: Callable[[Client, int], bool]) -> dict[str, Any]:
+    """CLIENTS threads call step(client, i) (True = the request did what it should) for a warm-up,
+    then until `requests` timed calls are done in all."""
+    lock = threading.Lock()
+    counter = {"next": 0}
+    latencies: list[float] = []
+    failures = [0]
+
+    def client_loop(n: int) -> None:
+        client = Client(port, session)
+        warm_until = time.perf_counter() + WARMUP_SECONDS
+        i = n * 100_000
+        while time.perf_counter() < warm_until:
+            step(client, i)
+            i += 1
+        while True:
+            with lock:
+                if counter["next"] >= requests:
+                    return
+                counter["next"] += 1
+            t0 = time.perf_counter()
+            try:
+                ok = step(client, i)
+            except Exception:  # noqa: BLE001 - a failed request is counted, not fatal
+                ok = False
+            elapsed = time.perf_counter() - t0
+            i += 1
+            with lock:
+                latencies.append(elapsed)
+                if not ok:
+                    failures[0] += 1
+
+    threads = [threading.Thread(target=client_loop, args=(n,), daemon=True) for n in range(CLIENTS)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(600)
+    return {"requests": len(latencies), "clients": CLIENTS, "errors": failures[0],
+            "per_second": len(latencies) / (time.perf_counter() - started),
+            "latency_ms": latency_summary(latencies)}
+
+
+def run(profile: Profile) -> dict[str, Any]:
+    routes = _routes_exist()
+    missing = "not measured yet: the screen is not in this tree"
+    results: dict[str, Any] = {"gunicorn": {"workers": GUNICORN_WORKERS, "threads": GUNICORN_THREADS,
+                                            "worker_class": "gthread"}}
+    if not any(routes.values()):
+        return {**results, **dict.fromkeys(("account_page", "accounts_list", "deposit", "admin_list",
+                                            "admin_search"), missing)}
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, check=True,
+                   env={**os.environ, "DATABASE_URL": database_url(REBUILD_DB)})
+    data = run_together(_prepare, [{}])[0]
+    results["events"] = data["events"]
+    log_dir = Path(tempfile.mkdtemp(prefix="bench-http-"))
+    from bench.latency import CeleryProcess, flush_bench_redis
+
+    flush_bench_redis()
+    server = Gunicorn(log_dir).start()
+    worker = CeleryProcess("worker", REBUILD_DB, log_dir).start()
+    beat = CeleryProcess("beat", REBUILD_DB, log_dir).start()
+    say(f"  gunicorn on port {server.port}, logs in {log_dir}")
+    n = profile.http_requests
+    accounts, teller, auditor = data["accounts"], data["sessions"]["teller"], data["sessions"]["auditor"]
+    try:
+        def get(path_of: Callable[[int], str]) -> Callable[[Client, int], bool]:
+            return lambda client, i: client.request("GET", path_of(i))[0] == 200
+
+        if routes["account"]:
+            results["account_page"] = _load(server.port, teller, n, get(lambda i: f"/accounts/{accounts[i % len(accounts)]}/"))
+        else:
+            results["account_page"] = missing
+        if routes["accounts"]:
+            owner = data["owners"][0].split()[-1] if data["owners"] else "Hopper"
+            lists = ["/accounts/", "/accounts/?page=3", "/accounts/?" + urlencode({"q": owner}),
+                     "/accounts/?status=open&currency=EUR", "/accounts/?sort=owner"]
+            results["accounts_list"] = _load(server.port, teller, n, get(lambda i: lists[i % len(lists)]))
+        else:
+            results["accounts_list"] = missing
+        if routes["deposit"]:
+            results["deposit"] = _load(server.port, teller, max(n // 2, 50), _deposit(accounts))
+        else:
+            results["deposit"] = missing
+        if routes["admin"]:
+            results["admin_list"] = _load(server.port, auditor, n, get(
+                lambda i: "/admin/ledger/event/" if i % 2 else "/admin/ledger/event/?p=2"))
+            terms = data["streams"] + data["commands"] + ["teller", "import"]
+            results["admin_search"] = _load(server.port, auditor, n, get(
+                lambda i: "/admin/ledger/event/?" + urlencode({"q": terms[i % len(terms)]})))
+            for key in ("admin_list", "admin_search"):
+                results[key]["events"] = data["events"]
+        else:
+            results["admin_list"] = results["admin_search"] = missing
+    finally:
+        server.stop()
+        beat.stop()
+        worker.stop()
+    return results
+
+
+def _deposit(accounts: list[str]) -> Callable[[Client, int], bool]:
+    """POST a deposit, then GET the page it redirects to, which waits for the read side."""
+    def step(client: Client, i: int) -> bool:
+        account = accounts[i % len(accounts)]
+        body = urlencode({"command_id": str(uuid4()), "amount": "1.00", "memo": "bench"})
+        status, headers, _ = client.request("POST", f"/accounts/{account}/tasks/deposit/", body)
+        location = headers.get("Location") or headers.get("location")
+        if status != 303 or not location:
+            return False
+        split = urlsplit(location)
+        status, _, page = client.request("GET", split.path + (f"?{split.query}" if split.query else ""))
+        return status == 200 and b"banner processing" not in page
+
+    return step
