@@ -103,9 +103,18 @@ SELECT 1, stream_id, version, NULL, schema, state, NULL, NULL
   FROM ledger_snapshot WHERE stream_id = ANY(%(streams)s) AND schema = %(schema)s
 UNION ALL
 SELECT 2, e.stream_id, e.version, e.type, e.schema_version, e.data, NULL, NULL
-  FROM ledger_event e
-  LEFT JOIN ledger_snapshot s ON s.stream_id = e.stream_id AND s.schema = %(schema)s
- WHERE e.stream_id = ANY(%(streams)s) AND e.version > coalesce(s.version, 0)
+  FROM unnest(%(streams)s::uuid[]) AS s(stream_id)
+ CROSS JOIN LATERAL (
+       -- Per stream, with the snapshot's version looked up first (an InitPlan), so that both
+       -- halves of the index condition on (stream_id, version) are known: only the events after
+       -- the snapshot are read. (Joined to the snapshot table instead, the version bound was a
+       -- filter applied after reading every event of the stream: a deposit into an account with
+       -- 10,000 events cost 4x one into a young account.)
+       SELECT * FROM ledger_event e
+        WHERE e.stream_id = s.stream_id
+          AND e.version > coalesce((SELECT sn.version FROM ledger_snapshot sn
+                                     WHERE sn.stream_id = s.stream_id AND sn.schema = %(schema)s), 0)
+       ) e
 ORDER BY 1, 2, 3
 """
 
