@@ -277,11 +277,15 @@ SELECT coalesce(
              WHERE datname IS DISTINCT FROM current_database() AND backend_xid IS NOT NULL)),
     pg_snapshot_xmax(pg_current_snapshot()))
 """
+# ORDER BY names the table's columns: a bare "tx_id" would mean the output column of that name,
+# which _COLUMNS makes text (tx_id::text). Sorting by that text cannot use the (tx_id, position)
+# index, so every batch read and sorted the whole rest of the log (a rebuild grew quadratic), and
+# text order is not xid8 order ('99999' sorts after '100000').
 _READ_ALL = f"""
 SELECT {_COLUMNS} FROM ledger_event
  WHERE (tx_id, position) > (%s::text::xid8, %s)
    AND tx_id < ({_HORIZON})
- ORDER BY tx_id, position
+ ORDER BY ledger_event.tx_id, ledger_event.position
  LIMIT %s
 """
 
