@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from operator import attrgetter
 from uuid import UUID
 
 from ledger.eventstore import RecordedEvent
@@ -47,13 +48,16 @@ def fold(rows: dict[UUID, Summary], events: Iterable[RecordedEvent]) -> set[UUID
     return changed
 
 
+# The row as a tuple, in column order. (dataclasses.astuple deep-copies every field: 6% of a rebuild.)
+_values = attrgetter(*(f.name for f in fields(Summary)))
+
 _COLUMNS = ("owner, currency, balance, overdraft_limit, available, status, opened_at, last_activity_at, "
             "version, position")
 
 _UPSERT = f"""
 INSERT INTO projections_accountsummary (account_id, {_COLUMNS})
-SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[],
-                     %s::text[], %s::timestamptz[], %s::timestamptz[], %s::integer[], %s::bigint[])
+SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::bigint[], %b::bigint[], %b::bigint[],
+                     %b::text[], %b::timestamptz[], %b::timestamptz[], %b::integer[], %b::bigint[])
 ON CONFLICT (account_id) DO UPDATE SET
     balance = excluded.balance, available = excluded.available, status = excluded.status,
     last_activity_at = excluded.last_activity_at, version = excluded.version, position = excluded.position
@@ -68,16 +72,16 @@ class AccountSummaryProjector(Projector):
     def apply(self, events: list[RecordedEvent]) -> None:
         touched = list({e.stream_id for e in events})
         rows = {r[0]: Summary(*r[1:]) for r in fetch(
-            f"SELECT account_id, {_COLUMNS} FROM projections_accountsummary WHERE account_id = ANY(%s)",
+            f"SELECT account_id, {_COLUMNS} FROM projections_accountsummary WHERE account_id = ANY(%b)",
             [touched])}
         changed = fold(rows, events)
-        columns = list(zip(*[(key, *astuple(rows[key])) for key in changed], strict=True))
+        columns = list(zip(*[(key, *_values(rows[key])) for key in changed], strict=True))
         execute(_UPSERT, [list(column) for column in columns])
 
     def expected(self, events: Iterable[RecordedEvent]) -> dict[Hashable, Row]:
         rows: dict[UUID, Summary] = {}
         fold(rows, (e for e in events if e.type in self.handles))
-        return {key: astuple(row) for key, row in rows.items()}
+        return {key: _values(row) for key, row in rows.items()}
 
     def table_rows(self) -> dict[Hashable, Row]:
         return {r[0]: r[1:] for r in fetch(f"SELECT account_id, {_COLUMNS} FROM projections_accountsummary")}

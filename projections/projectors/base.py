@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Hashable, Iterable
 from typing import Any, ClassVar
 
+import psycopg
 from django.db import connection
 
 from ledger.eventstore import RecordedEvent
@@ -41,12 +42,28 @@ class Projector(ABC):
             cursor.execute(f"TRUNCATE {', '.join(self.tables)}")
 
 
+def _cursor() -> psycopg.Cursor:
+    """A cursor on Django's connection, so inside the runner's transaction, that binds parameters
+    on the server. Django's own cursor binds them on the client: it quotes every element of a
+    batch's arrays into the SQL text in Python, which was a quarter of a rebuild's time. With
+    %b placeholders the arrays travel in binary. (Performance; the SQL is unchanged.)"""
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
 def fetch(sql: str, params: Any = None) -> list[Row]:
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
 def execute(sql: str, params: Any = None) -> None:
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def copy_rows(table: str, columns: str, rows: Iterable[Row]) -> None:
+    """Insert rows with COPY: for an insert-only read model, 4x faster than INSERT ... unnest."""
+    with _cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)

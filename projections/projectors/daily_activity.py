@@ -28,8 +28,8 @@ def fold(totals: dict[tuple[date, str], Counters], events: Iterable[RecordedEven
 _UPSERT = """
 INSERT INTO projections_dailyactivity (day, currency, deposits_count, deposits_sum, withdrawals_count,
                                        withdrawals_sum, transfers_count, transfers_sum)
-SELECT * FROM unnest(%s::date[], %s::text[], %s::integer[], %s::bigint[], %s::integer[], %s::bigint[],
-                     %s::integer[], %s::bigint[])
+SELECT * FROM unnest(%b::date[], %b::text[], %b::integer[], %b::bigint[], %b::integer[], %b::bigint[],
+                     %b::integer[], %b::bigint[])
 ON CONFLICT (day, currency) DO UPDATE SET
     deposits_count = projections_dailyactivity.deposits_count + excluded.deposits_count,
     deposits_sum = projections_dailyactivity.deposits_sum + excluded.deposits_sum,
