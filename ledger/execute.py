@@ -37,7 +37,11 @@ from ledger.serialization import (
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
-SNAPSHOT_EVERY = 100  # events; keeps loading a long-lived account as cheap as a young one
+# Events between snapshots; keeps loading a long-lived account as cheap as a young one. Every
+# command folds the events since the last snapshot (about 15 us each: decode, upcast, evolve),
+# while a snapshot costs one more row in the append statement now and then: at 100 a deposit
+# folded 50 events on average and cost ~1.5x one right after a snapshot (performance).
+SNAPSHOT_EVERY = 20
 STREAM_TYPE = "account"
 
 
