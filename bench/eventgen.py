@@ -5,8 +5,8 @@ The rows are what execute() itself would have written for a bank's day-to-day ac
 opened, deposits, withdrawals within balance plus overdraft, and transfers between accounts of the
 same currency with both halves in one transaction; per-stream versions without gaps; payloads in
 the exact shape of ledger.serialization.event_to_payload; metadata with actor, command and
-correlation/causation ids; a command record per command; and a snapshot every 100 events, as
-execute() takes them. The generator keeps each account's state, so a second call continues the
+correlation/causation ids; a command record per command; and a snapshot every SNAPSHOT_EVERY
+events, as execute() takes them. The generator keeps each account's state, so a second call continues the
 same history (the rebuild measures at two log sizes by growing one log).
 """
 
@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-SNAPSHOT_EVERY = 100  # as ledger.execute.SNAPSHOT_EVERY
-SNAPSHOT_SCHEMA = 1  # as ledger.serialization.SNAPSHOT_SCHEMA
+from ledger.execute import SNAPSHOT_EVERY  # plain constants: no Django set-up needed
+from ledger.serialization import SNAPSHOT_SCHEMA
 
 CURRENCIES = ("EUR", "USD", "GBP", "JPY")
 CURRENCY_WEIGHTS = (6, 2, 1, 1)
@@ -46,7 +46,7 @@ class AccountState:
     overdraft_limit: int
     version: int = 0
     balance: int = 0
-    snapshot: tuple[int, int] | None = None  # (version, balance) at the last multiple of 100
+    snapshot: tuple[int, int] | None = None  # (version, balance) at the last multiple of SNAPSHOT_EVERY
 
 
 def _dumps(value: dict) -> str:
@@ -179,7 +179,7 @@ class LedgerGenerator:
         batch.commands.append((command_id, "Transfer", 2))
 
     def snapshot_rows(self) -> list[tuple[str, int, str]]:
-        """(stream_id, version, state json) of every account with 100 or more events."""
+        """(stream_id, version, state json) of every account that has a snapshot."""
         rows = []
         for a in self.accounts:
             if a.snapshot:

@@ -5,8 +5,8 @@ the same run, database bench_peer.
 It runs with the library's defaults: its Postgres application recorder, which is gap-safe by
 taking an EXCLUSIVE lock on the events table for each write (so readers of the notification log
 never skip an event committed late), its default connection pool and transcoder. The one setting
-given is a snapshot every 100 events, as Tally takes them: that only helps the peer (loading an
-account then costs at most 100 events, as in Tally).
+given is a snapshot every ledger.execute.SNAPSHOT_EVERY events, as Tally takes them: that only
+helps the peer (loading an account then folds as few events as in Tally).
 
 The classes are in bench/peer_model.py: an aggregate with Tally's rules for these commands; a
 transfer saves both accounts in one atomic save(). The balance projection is the library's
@@ -28,8 +28,11 @@ from bench.common import PEER_DB, Profile, conninfo, latency_summary, run_togeth
 
 
 def peer_environment() -> dict[str, str]:
+    from ledger.execute import SNAPSHOT_EVERY  # plain Python constant: needs no Django set-up
+
     info = conninfo(PEER_DB)
     return {
+        "BENCH_SNAPSHOT_EVERY": str(SNAPSHOT_EVERY),
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": info["dbname"],
         "POSTGRES_HOST": info.get("host") or "127.0.0.1",

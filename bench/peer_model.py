@@ -22,6 +22,7 @@ from eventsourcing.projection import Projection
 from psycopg.sql import SQL
 
 MAX_AMOUNT = 10**11  # as ledger.domain.money.MAX_AMOUNT
+SNAPSHOT_EVERY = int(os.environ.get("BENCH_SNAPSHOT_EVERY", "20"))  # set by bench.peer from ledger.execute
 
 
 class DomainError(Exception):
@@ -75,7 +76,8 @@ class BankAccount(Aggregate):
 
 class Bank(Application[UUID]):
     name = "Bank"
-    snapshotting_intervals = {BankAccount: 100}  # as Tally's SNAPSHOT_EVERY
+    # A snapshot as often as Tally takes them (ledger.execute.SNAPSHOT_EVERY): the same help for both.
+    snapshotting_intervals = {BankAccount: SNAPSHOT_EVERY}
 
     def open_account(self, owner: str, currency: str, overdraft_limit: int = 0) -> UUID:
         account = BankAccount(owner=owner, currency=currency, overdraft_limit=overdraft_limit)
