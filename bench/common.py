@@ -33,7 +33,8 @@ class Profile:
 
     name: str
     warmup_seconds: float  # run, not counted: connections, caches and the JIT-less Python warm up
-    write_seconds: float  # timed part of each write throughput run
+    write_seconds: float  # timed part of each round of a write throughput figure
+    write_rounds: int  # Tally and the peer alternate this many rounds; each figure is their median
     accounts_per_process: int  # deposits go round-robin over this many accounts
     history_long: int  # prior events of the "long" account (the goal names 10,000)
     history_short: int  # prior events of the "short" account (the goal names 10)
@@ -47,14 +48,14 @@ class Profile:
     limit_copy_rows: int
 
 
-QUICK = Profile("quick", warmup_seconds=0.5, write_seconds=2.0, accounts_per_process=20,
+QUICK = Profile("quick", warmup_seconds=0.3, write_seconds=1.0, write_rounds=2, accounts_per_process=20,
                 history_long=10_000, history_short=10, history_samples=40, history_accounts=4,
-                rebuild_sizes=(20_000, 100_000), peer_projection_events=2_000, visibility_seconds=4.0,
-                http_requests=200, limit_seconds=1.5, limit_copy_rows=50_000)
-FULL = Profile("full", warmup_seconds=2.0, write_seconds=10.0, accounts_per_process=50,
+                rebuild_sizes=(10_000, 50_000), peer_projection_events=2_000, visibility_seconds=3.0,
+                http_requests=100, limit_seconds=1.0, limit_copy_rows=30_000)
+FULL = Profile("full", warmup_seconds=1.0, write_seconds=5.0, write_rounds=3, accounts_per_process=50,
                history_long=10_000, history_short=10, history_samples=200, history_accounts=8,
                rebuild_sizes=(200_000, 1_000_000), peer_projection_events=20_000, visibility_seconds=20.0,
-               http_requests=2_000, limit_seconds=5.0, limit_copy_rows=500_000)
+               http_requests=1_000, limit_seconds=5.0, limit_copy_rows=500_000)
 
 
 def profile_dict(profile: Profile) -> dict[str, Any]:
@@ -208,6 +209,23 @@ def percentile(values: Sequence[float], p: float) -> float:
     rank = (len(ordered) - 1) * p / 100
     low, high = math.floor(rank), math.ceil(rank)
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def median_of_rounds(rounds: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One figure from several rounds: the median of each number (the middle round's, for three),
+    so that a burst of load from elsewhere on the machine moves it as little as possible."""
+    from statistics import median
+
+    def merge(values: list[Any]) -> Any:
+        if all(isinstance(v, dict) for v in values):
+            return {k: merge([v[k] for v in values]) for k in values[0]}
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            return median(values)
+        return values[0]
+
+    merged = merge(list(rounds))
+    merged["rounds"] = [{"per_second": r.get("per_second"), "p50": r.get("latency_ms", {}).get("p50")} for r in rounds]
+    return merged
 
 
 def latency_summary(seconds: Sequence[float]) -> dict[str, float]:

@@ -48,7 +48,8 @@ def peer() -> dict[str, Any]:
     os.environ.update(peer_environment())
     from bench import peer_model
 
-    return {"Bank": peer_model.Bank, "BankAccount": peer_model.BankAccount,
+    return {"Bank": peer_model.Bank, "ReplayBank": peer_model.ReplayBank, "LiveBank": peer_model.LiveBank,
+            "BankAccount": peer_model.BankAccount,
             "BalanceView": peer_model.BalanceView, "BalanceProjection": peer_model.BalanceProjection}
 
 
@@ -61,6 +62,8 @@ def new_bank():  # noqa: ANN201 - the peer's Application
 def _writer(job: dict[str, Any], ready: Callable[[], Any]) -> dict[str, Any]:
     from bench.write import _timed_loop
 
+    # The parent created the tables: four processes creating them at once race in the catalog.
+    os.environ["CREATE_TABLE"] = "no"
     bank = new_bank()
     n = job["accounts"]
     started = time.perf_counter()
@@ -85,6 +88,7 @@ def _writer(job: dict[str, Any], ready: Callable[[], Any]) -> dict[str, Any]:
 def throughput(kind: str, processes: int, profile: Profile) -> dict[str, Any]:
     job = {"kind": kind, "accounts": profile.accounts_per_process, "warmup": profile.warmup_seconds,
            "seconds": profile.write_seconds}
+    new_bank().close()  # creates the library's tables once, before the writers start
     results = run_together(_writer, [job] * processes)
     count = sum(r["count"] for r in results)
     opened = sum(r["opened"]["count"] for r in results)
@@ -164,17 +168,17 @@ def _populate(bank: Any, events: int, accounts: int = 100) -> int:
     return last
 
 
-def _tracking_reader() -> Callable[[], int]:
+def _tracking_reader(app: str = "Bank") -> Callable[[], int]:
     """The projection's checkpoint, read with a connection of our own (as Tally's is)."""
     import psycopg
 
     from bench.common import database_url
 
     conn = psycopg.connect(database_url(PEER_DB), autocommit=True)
-    sql = "SELECT max(notification_id) FROM balances_tracking WHERE application_name = 'Bank'"
+    sql = "SELECT max(notification_id) FROM balances_tracking WHERE application_name = %s"
 
     def read() -> int:
-        return conn.execute(sql, prepare=True).fetchone()[0] or 0
+        return conn.execute(sql, [app], prepare=True).fetchone()[0] or 0
 
     read.close = conn.close  # type: ignore[attr-defined]
     return read
@@ -188,30 +192,30 @@ def _wait_for(read: Callable[[], int], target: int, timeout: float, interval: fl
         time.sleep(interval)
 
 
-def _runner():  # noqa: ANN202 - the library's ProjectionRunner
+def _runner(app: str = "Bank"):  # noqa: ANN202 - the library's ProjectionRunner
     from eventsourcing.projection import ProjectionRunner
 
     p = peer()
-    return ProjectionRunner(application_class=p["Bank"], projection_class=p["BalanceProjection"],
+    return ProjectionRunner(application_class=p[app], projection_class=p["BalanceProjection"],
                             view_class=p["BalanceView"], env=peer_environment())
 
 
 def projection_rate(profile: Profile) -> dict[str, Any]:
-    """Replay the balance projection from nothing over the whole log: the events the other peer
-    benchmarks wrote plus `peer_projection_events` more of the workload."""
+    """Replay the balance projection from nothing over a log of `peer_projection_events` events
+    of the workload (opens, deposits, transfers), written by an application of its own."""
     import psycopg
 
     from bench.common import database_url
 
-    bank = new_bank()
+    bank = peer()["ReplayBank"]()
     last = _populate(bank, profile.peer_projection_events)
     bank.close()
     # From nothing, as a rebuild: the projection's tables (left by the latency run) are dropped.
     with psycopg.connect(database_url(PEER_DB), autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS balances_tracking, peer_balance")
     started = time.perf_counter()
-    with _runner():
-        read = _tracking_reader()
+    with _runner("ReplayBank"):
+        read = _tracking_reader("Replay")
         _wait_for(read, last, timeout=600)
         elapsed = time.perf_counter() - started
         read.close()  # type: ignore[attr-defined]
@@ -223,7 +227,7 @@ def projection_rate(profile: Profile) -> dict[str, Any]:
 def _projection_process() -> None:
     """The peer's projection runner in a process of its own (as Tally's Celery worker is), until
     terminated: the measurement only needs it running."""
-    with _runner() as runner:
+    with _runner("LiveBank") as runner:
         runner.run_forever()  # re-raises an error of the runner's threads
 
 
@@ -234,13 +238,13 @@ def visibility(profile: Profile, rate: float) -> dict[str, Any]:
 
     from bench.latency import paced_visibility
 
-    bank = new_bank()
+    bank = peer()["LiveBank"]()
     accounts = [bank.open_account("Ada Lovelace", "EUR") for _ in range(50)]
     head = bank.recorder.max_notification_id() or 0
     process = mp.get_context("spawn").Process(target=_projection_process, daemon=True)
     process.start()
     try:
-        read = _retrying(_tracking_reader, process)
+        read = _retrying(lambda: _tracking_reader("Live"), process)
         _wait_for(read, head, timeout=300)  # caught up with the set-up: only paced commands are timed
 
         def command(i: int) -> int:

@@ -102,6 +102,20 @@ class Bank(Application[UUID]):
         return self.save(source, target)[-1].notification.id
 
 
+class ReplayBank(Bank):
+    """The same application under another name, so with tables of its own: the projection's
+    replay runs over a log of known length, apart from what the other benchmarks wrote."""
+
+    name = "Replay"
+
+
+class LiveBank(Bank):
+    """Another name, other tables: the visibility run starts its runner on a short log, so no
+    catch-up of the other benchmarks' events comes before the timed commands."""
+
+    name = "Live"
+
+
 def new_id() -> UUID:
     return UUID(bytes=os.urandom(16), version=4)
 

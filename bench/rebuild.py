@@ -10,7 +10,6 @@ account balances (and, in quick mode, with verify_projections).
 
 from __future__ import annotations
 
-import os
 import resource
 import time
 from collections.abc import Callable
@@ -92,15 +91,3 @@ def run(profile: Profile) -> dict[str, Any]:
                            for r in results["runs"])
     return results
 
-
-def profile_rebuild(output: str, rate: int = 250) -> None:
-    """Run the rebuild under py-spy (for `python -m bench --profile`): a flame graph in `output`."""
-    import subprocess
-    import sys
-
-    from bench.common import ROOT
-
-    env = {**os.environ, "DATABASE_URL": database_url(REBUILD_DB)}
-    subprocess.run(["py-spy", "record", "--rate", str(rate), "--format", "speedscope", "-o", output, "--",
-                    sys.executable, "manage.py", "rebuild_projections", "--no-input"],
-                   cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
