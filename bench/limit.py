@@ -67,16 +67,18 @@ def copy_rows(profile: Profile) -> dict[str, Any]:
     import psycopg
 
     gen = eventgen.LedgerGenerator(total=profile.limit_copy_rows, seed=11)
-    batches = list(gen.batches(profile.limit_copy_rows, per_batch=50_000))
-    rows = sum(len(b.events) for b in batches)
-    payloads = [b.event_bytes() for b in batches]
+    rows, elapsed = 0, 0.0
     with psycopg.connect(database_url(LIMIT_DB), autocommit=True) as conn:
-        started = time.perf_counter()
-        for payload in payloads:
+        # Only the COPY is timed; a batch is generated before its clock starts (and freed after,
+        # so the harness stays small: its children's memory is measured).
+        for batch in gen.batches(profile.limit_copy_rows, per_batch=50_000):
+            payload = batch.event_bytes()
+            started = time.perf_counter()
             with conn.transaction(), conn.cursor() as cur, \
                     cur.copy(f"COPY ledger_event ({eventgen.EVENT_COLUMNS}) FROM STDIN") as copy:
                 copy.write(payload)
-        elapsed = time.perf_counter() - started
+            elapsed += time.perf_counter() - started
+            rows += len(batch.events)
     return {"rows": rows, "seconds": elapsed, "per_second": rows / elapsed}
 
 

@@ -10,7 +10,6 @@ account balances (and, in quick mode, with verify_projections).
 
 from __future__ import annotations
 
-import resource
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,10 +18,13 @@ from bench import eventgen
 from bench.common import REBUILD_DB, Profile, database_url, run_together, say, setup_django
 
 
-def _rss_mb() -> float:
+def _status_mb(field: str) -> float:
+    """VmRSS (now) or VmHWM (the peak) of this process, from /proc. Not getrusage's ru_maxrss:
+    Linux carries that over from the parent through fork and exec, so a child started by a big
+    parent would report the parent's size."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -38,12 +40,12 @@ def _rebuild_child(job: dict[str, Any], ready: Callable[[], Any]) -> dict[str, A
     with connection.cursor() as cursor:  # connect before measuring, as a running worker would be
         cursor.execute("SELECT count(*) FROM ledger_event")
         events = cursor.fetchone()[0]
-    baseline = _rss_mb()
+    baseline = _status_mb("VmRSS")
     ready()
     started = time.perf_counter()
     call_command("rebuild_projections", "--no-input", stdout=io.StringIO(), stderr=io.StringIO())
     elapsed = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+    peak = _status_mb("VmHWM")
     verified = None
     if job.get("verify"):
         from projections.projectors import get_projectors
