@@ -50,7 +50,7 @@ class Profile:
 
 QUICK = Profile("quick", warmup_seconds=0.3, write_seconds=1.0, write_rounds=2, accounts_per_process=20,
                 history_long=10_000, history_short=10, history_samples=40, history_accounts=4,
-                rebuild_sizes=(10_000, 50_000), peer_projection_events=2_000, visibility_seconds=3.0,
+                rebuild_sizes=(50_000, 150_000), peer_projection_events=2_000, visibility_seconds=3.0,
                 http_requests=100, limit_seconds=1.0, limit_copy_rows=30_000)
 FULL = Profile("full", warmup_seconds=1.0, write_seconds=5.0, write_rounds=3, accounts_per_process=50,
                history_long=10_000, history_short=10, history_samples=200, history_accounts=8,
