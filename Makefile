@@ -22,5 +22,13 @@ run: $(STAMP)  ## Run the app (web on http://127.0.0.1:8000, Celery worker and b
 test: $(STAMP)  ## Run the whole test suite (unit, Postgres, Celery, browser, faults)
 	$(WITH_SERVICES) python -m pytest $(PYTEST_ARGS)
 
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP) requirements-bench.txt
+	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)  ## Benchmarks: one table + bench-results/latest.{json,md}; BENCH_ARGS=--quick for the <2 min run
+	$(WITH_SERVICES) python -m bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .data staticfiles test-artifacts

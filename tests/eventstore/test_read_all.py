@@ -115,3 +115,14 @@ def test_a_long_transaction_in_another_database_does_not_hold_the_log_back(commi
 
         assert stream in {e.stream_id for e in seen}
         elsewhere.rollback()
+
+
+def test_read_all_orders_by_transaction_id_as_a_number_not_as_text(db):
+    """'99999' < '100000' as numbers but not as text: the log must be read in numeric order."""
+    from ledger.eventstore import _READ_ALL
+
+    # A bare "tx_id" in ORDER BY would name the selected tx_id::text column and sort it as text.
+    assert "ORDER BY ledger_event.tx_id, ledger_event.position" in _READ_ALL
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT '99999'::xid8 < '100000'::xid8")
+        assert cursor.fetchone()[0] is True

@@ -158,10 +158,6 @@ def during(outage: Outage) -> list[Sent]:
     return [s for s in outage.sent if s.started > outage.stopped_at and s.finished < outage.restarting_at]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "bug: an OperationalError raised before the view (the session/user lookup in "
-    "LoginRequiredMiddleware.process_view) bypasses DatabaseUnavailableMiddleware and becomes a 500 "
-    "(a traceback page with DEBUG on) instead of the 503 'try again' page"))
 def test_requests_during_a_postgres_restart_get_a_503_try_again_page_not_an_error(outage, figures):
     in_outage = during(outage)
     figures["postgres_restart"] = {
