@@ -103,8 +103,10 @@ def point_at_redis(url: str) -> None:
 
 
 class CeleryProcess:
-    def __init__(self, kind: str, redis_url: str, log: Path, *extra: str) -> None:
+    def __init__(self, kind: str, redis_url: str, log: Path, *extra: str, env: dict[str, str] | None = None) -> None:
+        """`env` replaces the default environment (the test database and `redis_url`)."""
         self.kind, self.redis_url, self.log, self.extra = kind, redis_url, log, extra
+        self.env = env
         self.process: subprocess.Popen | None = None
 
     def start(self) -> CeleryProcess:
@@ -114,10 +116,11 @@ class CeleryProcess:
         else:
             args += ["--schedule", str(self.log.with_suffix(".schedule"))]
         self.handle = self.log.open("a")
-        self.process = subprocess.Popen(args, env=child_env(self.redis_url), cwd=ROOT,
+        offset = self.log.stat().st_size  # a restart appends to the same log
+        self.process = subprocess.Popen(args, env=self.env or child_env(self.redis_url), cwd=ROOT,
                                         stdout=self.handle, stderr=subprocess.STDOUT, start_new_session=True)
         if self.kind == "worker":
-            wait_until(lambda: "ready." in self.log.read_text(), timeout=30, message="the celery worker")
+            wait_until(lambda: "ready." in self.log.read_text()[offset:], timeout=30, message="the celery worker")
         return self
 
     def stop(self) -> None:

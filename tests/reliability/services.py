@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 
 import psycopg
 
-from tests.processes import ROOT, CeleryProcess, child_env, free_port, wait_until
+from tests.processes import ROOT, child_env, free_port, wait_until
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens here: nudges fail quietly, the sweep is not needed
 
@@ -98,29 +98,6 @@ class PrivatePostgres:
             except subprocess.CalledProcessError:
                 pass  # already stopped
         shutil.rmtree(self.root, ignore_errors=True)
-
-
-class CeleryOn(CeleryProcess):
-    """A Celery worker or beat with the environment given (a database other than the test one)."""
-
-    def __init__(self, kind: str, env: dict[str, str], log: Path, *extra: str) -> None:
-        super().__init__(kind, env["REDIS_URL"], log, *extra)
-        self.env = env
-
-    def start(self) -> CeleryOn:
-        args = [sys.executable, "-m", "celery", "-A", "config", self.kind, "--loglevel", "INFO", *self.extra]
-        if self.kind == "worker":
-            args += ["--concurrency", "1", "--without-gossip", "--without-mingle", "--without-heartbeat"]
-        else:
-            args += ["--schedule", str(self.log.with_suffix(".schedule"))]
-        self.handle = self.log.open("a")
-        offset = self.log.stat().st_size
-        self.process = subprocess.Popen(args, env=self.env, cwd=ROOT, stdout=self.handle,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
-        if self.kind == "worker":
-            wait_until(lambda: "ready." in self.log.read_text()[offset:], timeout=30,
-                       message="the celery worker")
-        return self
 
 
 class WebServer:

@@ -14,7 +14,7 @@ from celery import Celery
 
 from projections import runner
 from tests.processes import ROOT, RedisProcess, wait_until
-from tests.reliability.services import CeleryOn
+from tests.processes import CeleryProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR is not set")]
 
@@ -61,8 +61,8 @@ def test_a_rebuild_whose_worker_is_killed_finishes_on_a_new_worker_and_verifies(
         conn.execute(BULK_SQL, {"events": BULK_EVENTS, "streams": BULK_STREAMS})
     redis = RedisProcess().start()
     env = pg.env(db, redis.url)
-    worker = CeleryOn("worker", env, tmp_path / "worker.log").start()
-    beat = CeleryOn("beat", env, tmp_path / "beat.log").start()
+    worker = CeleryProcess("worker", env["REDIS_URL"], tmp_path / "worker.log", env=env).start()
+    beat = CeleryProcess("beat", env["REDIS_URL"], tmp_path / "beat.log", env=env).start()
     second_worker = None
     try:
         with pg.connect(db) as conn:
@@ -87,7 +87,7 @@ def test_a_rebuild_whose_worker_is_killed_finishes_on_a_new_worker_and_verifies(
             time.sleep(3)  # beat keeps sweeping, but no worker is left to run anything
             assert projection_statuses(conn) == killed_at
 
-            second_worker = CeleryOn("worker", env, tmp_path / "worker2.log").start()
+            second_worker = CeleryProcess("worker", env["REDIS_URL"], tmp_path / "worker2.log", env=env).start()
 
             def rebuilt() -> bool:
                 return all(not r for r, _, _ in projection_statuses(conn).values())
