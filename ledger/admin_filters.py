@@ -79,7 +79,8 @@ class FollowedFilter(admin.SimpleListFilter):
     parse: Callable[[str], Any] = staticmethod(UUID)
 
     def condition(self, value: Any) -> Q:
-        raise NotImplementedError
+        """Which events match `value`; every followed filter below says it."""
+        raise TypeError(f"{type(self).__name__} must define condition()")
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         value = self.value()
