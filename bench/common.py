@@ -238,3 +238,18 @@ def latency_summary(seconds: Sequence[float]) -> dict[str, float]:
 
 def say(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def writer_throughput(writer: Callable[[Any, Callable[[], Any]], Any], kind: str, processes: int,
+                      profile: Any) -> dict[str, Any]:
+    """Run `processes` writers together (Tally's or the peer's) and sum up what they did."""
+    job = {"kind": kind, "accounts": profile.accounts_per_process, "warmup": profile.warmup_seconds,
+           "seconds": profile.write_seconds}
+    results = run_together(writer, [job] * processes)
+    count = sum(r["count"] for r in results)
+    opened = sum(r["opened"]["count"] for r in results)
+    open_seconds = sum(r["opened"]["seconds"] for r in results)
+    return {"kind": kind, "processes": processes, "commands": count, "seconds": profile.write_seconds,
+            "per_second": count / profile.write_seconds,
+            "latency_ms": latency_summary([x for r in results for x in r["latencies"]]),
+            "open_per_second": opened / open_seconds}

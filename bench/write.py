@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from bench import eventgen
-from bench.common import TALLY_DB, Profile, latency_summary, run_together, setup_django
+from bench.common import TALLY_DB, Profile, latency_summary, setup_django, writer_throughput
 
 CURRENCY = "EUR"
 
@@ -81,16 +81,7 @@ def _writer(job: dict[str, Any], ready: Callable[[], Any]) -> dict[str, Any]:
 
 
 def throughput(kind: str, processes: int, profile: Profile) -> dict[str, Any]:
-    job = {"kind": kind, "accounts": profile.accounts_per_process, "warmup": profile.warmup_seconds,
-           "seconds": profile.write_seconds}
-    results = run_together(_writer, [job] * processes)
-    count = sum(r["count"] for r in results)
-    opened = sum(r["opened"]["count"] for r in results)
-    open_seconds = sum(r["opened"]["seconds"] for r in results)
-    return {"kind": kind, "processes": processes, "commands": count, "seconds": profile.write_seconds,
-            "per_second": count / profile.write_seconds,
-            "latency_ms": latency_summary([x for r in results for x in r["latencies"]]),
-            "open_per_second": opened / open_seconds}
+    return writer_throughput(_writer, kind, processes, profile)
 
 
 # --- the cost of a long history --------------------------------------------------------------------
