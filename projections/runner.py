@@ -58,8 +58,9 @@ class _Lane:
 
 
 def ensure_status_rows(projectors: Iterable[Projector]) -> None:
-    for projector in projectors:
-        ProjectionStatus.objects.get_or_create(name=projector.name)
+    # One statement on every catch-up (this runs on each nudge), not a get_or_create per projector.
+    ProjectionStatus.objects.bulk_create([ProjectionStatus(name=p.name) for p in projectors],
+                                         ignore_conflicts=True)
 
 
 def try_lock(names: Iterable[str], *, wait_seconds: float = 0) -> list[str]:
