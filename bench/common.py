@@ -19,12 +19,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # The harness's own databases; each run drops and creates them, so figures never depend on what a
 # previous run left behind, and the app's (tally, tally_dev) and the tests' (test_*) are never touched.
-TALLY_DB = "bench_tally"  # Tally's write side and the Celery latency run
-PEER_DB = "bench_peer"  # the eventsourcing library's tables
-LIMIT_DB = "bench_limit"  # plain psycopg on the event table's shape
-REBUILD_DB = "bench_rebuild"  # 1,000,000 generated events: rebuild, admin and screens
+# BENCH_DB_PREFIX and BENCH_REDIS_DB let two runs share one server without touching each other's data.
+_PREFIX = os.environ.get("BENCH_DB_PREFIX", "bench_")
+TALLY_DB = f"{_PREFIX}tally"  # Tally's write side and the Celery latency run
+PEER_DB = f"{_PREFIX}peer"  # the eventsourcing library's tables
+LIMIT_DB = f"{_PREFIX}limit"  # plain psycopg on the event table's shape
+REBUILD_DB = f"{_PREFIX}rebuild"  # 1,000,000 generated events: rebuild, admin and screens
 ALL_DBS = (TALLY_DB, PEER_DB, LIMIT_DB, REBUILD_DB)
-REDIS_DB = 9
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "9"))
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ def conninfo(name: str) -> dict[str, Any]:
 
 
 def redis_url() -> str:
-    """The Redis of REDIS_URL, database 9: nudges and Celery messages of the harness only."""
+    """The Redis of REDIS_URL, database REDIS_DB (9): nudges and Celery messages of the harness only."""
     parts = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
     return urlunsplit((parts.scheme, parts.netloc, f"/{REDIS_DB}", parts.query, parts.fragment))
 
