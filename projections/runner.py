@@ -1,11 +1,13 @@
 """The projection runner: catches projectors up with the event log, batch by batch.
 
-Each batch is one transaction that reads the next events after a checkpoint, applies them to every
-projector waiting at that checkpoint, and moves their checkpoints, so a crash at any instant
-neither skips nor repeats an event. A session-level advisory lock per projector keeps two runners
-(Celery workers, the management command) from running the same projector at once. A projector that
-raises is applied event by event up to the bad one, keeps its checkpoint just before it, records
-the error, and sits out the rest of the run; the others keep going.
+Each batch is one transaction that marks out the next span of the log after a checkpoint, has
+every projector waiting at that checkpoint apply it (in SQL, inside Postgres), and moves their
+checkpoints, so a crash at any instant neither skips nor repeats an event. A rebuild is the same
+catch-up from the first event, in bigger spans. A session-level advisory lock per projector keeps
+two runners (Celery workers, the management command) from running the same projector at once. A
+projector that raises applies as much of the span as goes in up to the bad event, keeps its
+checkpoint just before it, records the error, and sits out the rest of the run; the others keep
+going.
 """
 
 from __future__ import annotations
@@ -22,17 +24,20 @@ from django.db.models import F
 from django.utils import timezone
 
 from ledger import eventstore as store
-from ledger.eventstore import Checkpoint, RecordedEvent
+from ledger.eventstore import Checkpoint
 from projections.models import ProjectionStatus
 from projections.projectors import Projector, get_projectors
+from projections.projectors.base import Span, fetch
 
 log = logging.getLogger(__name__)
 
-# Events per batch (one transaction). Bigger batches fold more events per read-model row written
-# (an account touched ten times is upserted once) and pay the per-batch round trips less often;
-# memory still depends on the batch, never on the log. 2,000 -> 10,000 took a rebuild of the
-# benchmark's 100,000-event log from ~17,000 to ~25,000 events/s (performance).
+# Events per batch (one transaction) of a live catch-up: small enough that a worker's transaction
+# stays short and its time slice is kept.
 BATCH_SIZE = 10_000
+# Events per batch of rebuild_projections. No event comes into Python, so the process's memory does
+# not depend on it; bigger spans pay the per-batch statements less often and fold more events into
+# each summary row.
+REBUILD_BATCH_SIZE = 200_000
 
 
 def lock_key(name: str) -> int:
@@ -120,21 +125,45 @@ def _run(projectors: list[Projector], report: Report, max_seconds: float | None,
         lane = _lowest_lane(active, statuses)
         started = time.monotonic()
         with transaction.atomic():
-            events = store.read_all(lane.checkpoint, limit=batch_size)
-            if not events:
+            span = next_span(lane.checkpoint, batch_size)
+            if span is None:
                 _finish(lane, statuses)
                 active = [p for p in active if p not in lane.projectors]
                 continue
             for projector in lane.projectors:
-                error = _apply(projector, events, statuses[projector.name], started)
+                error = _apply(projector, span, statuses[projector.name], started)
                 if error:
                     report.failed[projector.name] = error
                     active.remove(projector)
-        report.applied += len(events)
+        report.applied += span.events
         report.batches += 1
         if progress:
-            progress(len(events))
+            progress(span.events)
     report.caught_up = not report.failed
+
+
+# The end of the next span: the `limit`-th event after the checkpoint in (tx_id, position) order,
+# or the last one below the horizon of open transactions if fewer are there. The horizon is the
+# event store's own SQL, the one read_all uses (not a copy of it), so the runner never moves past an
+# event that a slower transaction may still commit before it. The count comes from the same scan,
+# which reads the (tx_id, position) index and the last event's row only.
+_NEXT_SPAN = f"""
+SELECT tx_id::text, position, count(*) OVER (),
+       (SELECT recorded_at FROM ledger_event l WHERE l.position = head.position)
+  FROM (SELECT tx_id, position FROM ledger_event
+         WHERE (tx_id, position) > (%s::text::xid8, %s) AND tx_id < ({store._HORIZON})
+         ORDER BY tx_id, position LIMIT %s) head
+ ORDER BY tx_id DESC, position DESC LIMIT 1
+"""
+
+
+def next_span(after: Checkpoint, limit: int) -> Span | None:
+    """The next `limit` events (or all there are) after `after`; None when there are none."""
+    rows = fetch(_NEXT_SPAN, [str(after.tx_id), after.position, limit])
+    if not rows:
+        return None
+    tx_id, position, events, recorded_at = rows[0]
+    return Span(after, Checkpoint(int(tx_id), position), events, recorded_at)
 
 
 def _lowest_lane(active: list[Projector], statuses: dict[str, ProjectionStatus]) -> _Lane:
@@ -145,59 +174,61 @@ def _lowest_lane(active: list[Projector], statuses: dict[str, ProjectionStatus])
     return _Lane(lowest, [p for p in active if checkpoint(p) == lowest])
 
 
-def _apply(projector: Projector, events: list[RecordedEvent], status: ProjectionStatus,
-           started: float) -> str | None:
-    """Apply a batch inside a savepoint; on failure, apply event by event up to the bad one."""
-    mine = [e for e in events if e.type in projector.handles]
+def _apply(projector: Projector, span: Span, status: ProjectionStatus, started: float) -> str | None:
+    """Apply a span inside a savepoint; on failure, find the first event that fails."""
     try:
         with transaction.atomic():
-            if mine:
-                projector.apply(mine)
+            projector.apply(span)
     except Exception as exc:  # noqa: BLE001 - any bug in one projector must not stop the others
-        return _apply_until_failure(projector, events, status, exc)
-    _advance(status, events, len(events), started)
+        return _apply_until_failure(projector, span, status, exc)
+    _advance(status, span, started)
     return None
 
 
-def _apply_until_failure(projector: Projector, events: list[RecordedEvent], status: ProjectionStatus,
-                         batch_error: Exception) -> str | None:
-    good = 0
-    failure: Exception = batch_error
-    for event in events:
-        if event.type in projector.handles:
-            try:
-                with transaction.atomic():
-                    projector.apply([event])
-            except Exception as exc:  # noqa: BLE001
-                failure = exc
+def _apply_until_failure(projector: Projector, span: Span, status: ProjectionStatus,
+                         failure: Exception) -> str | None:
+    """Bisect: `suspect` events from the checkpoint on are known to fail together. Apply the first
+    half of them; if it goes in, keep it (the checkpoint moves) and suspect the rest, else suspect
+    that half. One failing event is the bad one, found in log2(span) tries rather than one per event.
+    If a failure does not repeat, the rest of the span is tried again as a whole."""
+    after, remaining, suspect = span.after, span.events, span.events
+    while True:
+        head = next_span(after, max(suspect // 2, 1))
+        try:
+            with transaction.atomic():
+                projector.apply(head)
+        except Exception as exc:  # noqa: BLE001
+            failure = exc
+            if head.events == 1:
                 break
-        good += 1
-    if good:
-        _advance(status, events[:good], good, time.monotonic())
-    if good == len(events):
-        return None  # one by one every event went in: the batch failure did not repeat
-    bad = events[good]
+            suspect = head.events
+            continue
+        _advance(status, head, time.monotonic())
+        after, remaining, suspect = head.upto, remaining - head.events, suspect - head.events
+        if not remaining:
+            return None  # every event went in: the span's failure did not repeat
+        if not suspect:
+            suspect = remaining
     message = "".join(traceback.format_exception_only(failure)).strip()
-    log.error("projection %s failed at position %s: %s", projector.name, bad.position, message)
+    log.error("projection %s failed at position %s: %s", projector.name, head.upto.position, message)
     ProjectionStatus.objects.filter(name=status.name).update(
         last_error=f"{message}\n\n{''.join(traceback.format_exception(failure))[-4000:]}",
-        last_error_position=bad.position, last_error_at=timezone.now())
+        last_error_position=head.upto.position, last_error_at=timezone.now())
     return message
 
 
-def _advance(status: ProjectionStatus, events: list[RecordedEvent], count: int, started: float) -> None:
-    last = events[-1]
-    status.tx_id, status.position = last.tx_id, last.position
-    status.last_event_at, status.updated_at = last.recorded_at, timezone.now()
+def _advance(status: ProjectionStatus, span: Span, started: float) -> None:
+    status.tx_id, status.position = span.upto.tx_id, span.upto.position
+    status.last_event_at, status.updated_at = span.last_recorded_at, timezone.now()
     changes: dict[str, object] = {
-        "tx_id": last.tx_id, "position": last.position, "last_event_at": last.recorded_at,
-        "updated_at": status.updated_at, "events_applied": F("events_applied") + count,
+        "tx_id": span.upto.tx_id, "position": span.upto.position, "last_event_at": span.last_recorded_at,
+        "updated_at": status.updated_at, "events_applied": F("events_applied") + span.events,
     }
-    if status.last_error_position is not None and last.position >= status.last_error_position:
+    if status.last_error_position is not None and span.upto.position >= status.last_error_position:
         changes.update(last_error="", last_error_position=None, last_error_at=None)
         status.last_error_position = None
     if status.rebuilding:
-        changes["rebuild_rate"] = count / max(time.monotonic() - started, 1e-6)
+        changes["rebuild_rate"] = span.events / max(time.monotonic() - started, 1e-6)
     ProjectionStatus.objects.filter(name=status.name).update(**changes)
 
 

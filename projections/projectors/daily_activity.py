@@ -9,7 +9,7 @@ from datetime import date
 from django.utils import timezone
 
 from ledger.eventstore import RecordedEvent
-from projections.projectors.base import Projector, Row, execute, fetch
+from projections.projectors.base import IN_SPAN, Projector, Row, Span, execute, fetch, sql_list, sql_text
 
 # A transfer is counted once, on its sending side.
 _COLUMN_OF = {"MoneyDeposited": 0, "MoneyWithdrawn": 1, "TransferSent": 2}
@@ -25,21 +25,23 @@ def fold(totals: dict[tuple[date, str], Counters], events: Iterable[RecordedEven
         counters[column + 1] += e.data["amount"]
 
 
-_UPSERT = """
-INSERT INTO projections_dailyactivity (day, currency, deposits_count, deposits_sum, withdrawals_count,
-                                       withdrawals_sum, transfers_count, transfers_sum)
-SELECT * FROM unnest(%b::date[], %b::text[], %b::integer[], %b::bigint[], %b::integer[], %b::bigint[],
-                     %b::integer[], %b::bigint[])
-ON CONFLICT (day, currency) DO UPDATE SET
-    deposits_count = projections_dailyactivity.deposits_count + excluded.deposits_count,
-    deposits_sum = projections_dailyactivity.deposits_sum + excluded.deposits_sum,
-    withdrawals_count = projections_dailyactivity.withdrawals_count + excluded.withdrawals_count,
-    withdrawals_sum = projections_dailyactivity.withdrawals_sum + excluded.withdrawals_sum,
-    transfers_count = projections_dailyactivity.transfers_count + excluded.transfers_count,
-    transfers_sum = projections_dailyactivity.transfers_sum + excluded.transfers_sum
-"""
-
 _COLUMNS = "deposits_count, deposits_sum, withdrawals_count, withdrawals_sum, transfers_count, transfers_sum"
+
+_COUNTERS = ", ".join(
+    f"count(*) FILTER (WHERE e.type = {sql_text(t)}), "
+    f"coalesce(sum((e.data ->> 'amount')::bigint) FILTER (WHERE e.type = {sql_text(t)}), 0)"
+    for t in sorted(_COLUMN_OF, key=_COLUMN_OF.__getitem__))
+
+# The span's totals per day (in the site's time zone, as timezone.localdate) and currency are added
+# to the stored ones: increments, not a read-modify-write.
+_APPLY = f"""
+INSERT INTO projections_dailyactivity (day, currency, {_COLUMNS})
+SELECT (e.recorded_at AT TIME ZONE %(time_zone)s)::date, e.data ->> 'currency', {_COUNTERS}
+  FROM ledger_event e
+ WHERE e.type IN ({sql_list(sorted(_COLUMN_OF))}) AND {IN_SPAN}
+ GROUP BY 1, 2
+ON CONFLICT (day, currency) DO UPDATE SET
+""" + ",\n".join(f"    {c} = projections_dailyactivity.{c} + excluded.{c}" for c in _COLUMNS.split(", "))
 
 
 class DailyActivityProjector(Projector):
@@ -47,12 +49,8 @@ class DailyActivityProjector(Projector):
     handles = frozenset(_COLUMN_OF)
     tables = ("projections_dailyactivity",)
 
-    def apply(self, events: list[RecordedEvent]) -> None:
-        # Increments, not a read-modify-write: the batch's totals are added to the stored ones.
-        totals: dict[tuple[date, str], Counters] = defaultdict(lambda: [0] * 6)
-        fold(totals, events)
-        columns = list(zip(*[(*key, *counters) for key, counters in totals.items()], strict=True))
-        execute(_UPSERT, [list(column) for column in columns])
+    def apply(self, span: Span) -> None:
+        execute(_APPLY, {**span.params(), "time_zone": timezone.get_current_timezone_name()})
 
     def expected(self, events: Iterable[RecordedEvent]) -> dict[Hashable, Row]:
         totals: dict[tuple[date, str], Counters] = defaultdict(lambda: [0] * 6)

@@ -6,7 +6,7 @@ from collections.abc import Hashable, Iterable
 from uuid import UUID
 
 from ledger.eventstore import RecordedEvent
-from projections.projectors.base import Projector, Row, copy_rows, fetch
+from projections.projectors.base import IN_SPAN, Projector, Row, Span, execute, fetch, sql_text
 
 # event type -> (kind, sign, data key of the counterparty)
 _MOVEMENTS = {
@@ -34,6 +34,34 @@ def fold(balances: dict[UUID, int], events: Iterable[RecordedEvent]) -> list[tup
 
 _COLUMNS = "position, recorded_at, kind, amount, balance_after, currency, counterparty_id, actor, memo"
 
+_KINDS = ", ".join(f"({sql_text(type_)}, {sql_text(kind)}, {sign}, {sql_text(key)})"
+                   for type_, (kind, sign, key) in _MOVEMENTS.items())
+
+# The running balance is a window sum over each account's lines of the span, in log order (the
+# order the fold in `expected` uses), on top of the account's balance before the span. That opening
+# balance is read once per account the span touches (one probe of the (account_id, version) index),
+# not once per line. Rows come out sorted by account, so the index is written in key order.
+_APPLY = f"""
+WITH line AS (
+    SELECT e.stream_id, e.version, e.position, e.tx_id, e.recorded_at, m.kind,
+           m.sign * (e.data ->> 'amount')::bigint AS amount, e.data ->> 'currency' AS currency,
+           (e.data ->> m.counterparty)::uuid AS counterparty_id,
+           coalesce(e.metadata ->> 'actor', '') AS actor, coalesce(e.data ->> 'memo', '') AS memo
+      FROM ledger_event e JOIN (VALUES {_KINDS}) AS m (type, kind, sign, counterparty) ON m.type = e.type
+     WHERE {IN_SPAN}
+), opening AS (
+    SELECT t.stream_id, l.balance_after
+      FROM (SELECT DISTINCT stream_id FROM line) t
+     CROSS JOIN LATERAL (SELECT balance_after FROM projections_statementline s
+                          WHERE s.account_id = t.stream_id ORDER BY s.version DESC LIMIT 1) l
+)
+INSERT INTO projections_statementline (account_id, version, {_COLUMNS})
+SELECT line.stream_id, line.version, line.position, line.recorded_at, line.kind, line.amount,
+       coalesce(opening.balance_after, 0) + sum(line.amount) OVER (
+           PARTITION BY line.stream_id ORDER BY line.tx_id, line.position ROWS UNBOUNDED PRECEDING),
+       line.currency, line.counterparty_id, line.actor, line.memo
+  FROM line LEFT JOIN opening USING (stream_id)
+"""
 
 
 class StatementProjector(Projector):
@@ -41,18 +69,8 @@ class StatementProjector(Projector):
     handles = frozenset(_MOVEMENTS)
     tables = ("projections_statementline",)
 
-    def apply(self, events: list[RecordedEvent]) -> None:
-        touched = list({e.stream_id for e in events})
-        # The newest line of each touched account: one index probe each. (DISTINCT ON read every
-        # line of every touched account, so each batch cost more as the statements grew.)
-        balances = dict(fetch(
-            "SELECT t.account_id, l.balance_after FROM unnest(%b::uuid[]) AS t(account_id)"
-            " CROSS JOIN LATERAL (SELECT balance_after FROM projections_statementline s"
-            "  WHERE s.account_id = t.account_id ORDER BY s.version DESC LIMIT 1) l", [touched]))
-        lines = fold(balances, events)
-        # COPY, not INSERT ... unnest: lines are only ever added (performance).
-        copy_rows("projections_statementline", f"account_id, version, {_COLUMNS}",
-                  ((*key, *row) for key, row in lines))
+    def apply(self, span: Span) -> None:
+        execute(_APPLY, span.params())
 
     def expected(self, events: Iterable[RecordedEvent]) -> dict[Hashable, Row]:
         return dict(fold({}, (e for e in events if e.type in self.handles)))

@@ -17,6 +17,7 @@ from ledger.execute import execute
 from projections import runner
 from projections.models import AccountSummary, DailyActivity, ProjectionStatus, StatementLine
 from projections.projectors import PROJECTORS, Projector
+from projections.projectors.base import IN_SPAN, fetch
 from tests.projections.helpers import differences
 from tests.write.helpers import open_account
 
@@ -107,20 +108,24 @@ def test_two_runners_at_once_apply_every_event_exactly_once(committed):
 
 
 class Exploding(Projector):
-    """Raises on one account's withdrawals; stands for a bug in a projector."""
+    """Fails in SQL on one account's withdrawals, as a projector with a bug would; remembers the
+    positions of the events it applied and how often it was called."""
 
     name = "exploding"
     handles = frozenset({"MoneyDeposited", "MoneyWithdrawn"})
     tables = ("projections_dailyactivity",)  # never written
 
     def __init__(self, bad_account):
-        self.bad_account, self.seen = bad_account, []
+        self.bad_account, self.seen, self.calls = bad_account, [], 0
 
-    def apply(self, events):
-        for e in events:
-            if e.type == "MoneyWithdrawn" and e.stream_id == self.bad_account:
-                raise ValueError(f"cannot handle {e.type} at {e.position}")
-        self.seen.extend(e.position for e in events)
+    def apply(self, span):
+        self.calls += 1
+        self.seen.extend(p for (p,) in fetch(f"""
+            SELECT e.position FROM ledger_event e
+             WHERE e.type IN ('MoneyDeposited', 'MoneyWithdrawn') AND {IN_SPAN}
+               AND CASE WHEN e.type = 'MoneyWithdrawn' AND e.stream_id = %(bad)s
+                        THEN ('cannot handle MoneyWithdrawn at ' || e.position)::int END IS NULL""",
+            {**span.params(), "bad": self.bad_account}))
 
     def expected(self, events):
         return {}
@@ -143,9 +148,17 @@ def exploding():
     ProjectionStatus.objects.filter(name="exploding").delete()
 
 
+def event_before(checkpoint) -> int:
+    """The position of the event just before `checkpoint` in the log's (tx_id, position) order."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT position FROM ledger_event WHERE (tx_id, position) < (%s::text::xid8, %s)"
+                       " ORDER BY tx_id DESC, position DESC LIMIT 1", [str(checkpoint.tx_id), checkpoint.position])
+        return cursor.fetchone()[0]
+
+
 def test_a_failing_projector_stops_before_the_bad_event_and_the_others_keep_going(committed, exploding):
     good = open_account(balance=100)
-    execute(Withdraw(account_id=exploding.bad_account, amount=1, currency="EUR"), actor="teller")
+    withdrawal = execute(Withdraw(account_id=exploding.bad_account, amount=1, currency="EUR"), actor="teller")
     execute(Deposit(account_id=good, amount=7, currency="EUR"), actor="teller")
 
     report = runner.catch_up()
@@ -153,8 +166,9 @@ def test_a_failing_projector_stops_before_the_bad_event_and_the_others_keep_goin
     assert "exploding" in report.failed and "cannot handle MoneyWithdrawn" in report.failed["exploding"]
     status = ProjectionStatus.objects.get(name="exploding")
     bad_position = status.last_error_position
-    assert "ValueError: cannot handle MoneyWithdrawn" in status.last_error
-    assert status.position < bad_position and max(exploding.seen) < bad_position
+    assert bad_position == withdrawal.position
+    assert "invalid input syntax for type integer" in status.last_error
+    assert status.position == event_before(withdrawal.checkpoint) and max(exploding.seen) < bad_position
     assert AccountSummary.objects.get(account_id=good).balance == 107  # the others kept going
 
     runner.catch_up()  # retried later: still stuck at the same event, nothing skipped
@@ -164,3 +178,20 @@ def test_a_failing_projector_stops_before_the_bad_event_and_the_others_keep_goin
     runner.catch_up()
     fixed = ProjectionStatus.objects.get(name="exploding")
     assert fixed.position > bad_position and fixed.last_error == ""
+
+
+def test_the_bad_event_in_a_big_batch_is_found_by_halving_not_event_by_event(committed, exploding):
+    good = open_account(balance=100)
+    for _ in range(60):
+        execute(Deposit(account_id=good, amount=1, currency="EUR"), actor="teller")
+    withdrawal = execute(Withdraw(account_id=exploding.bad_account, amount=1, currency="EUR"), actor="teller")
+    for _ in range(60):
+        execute(Deposit(account_id=good, amount=1, currency="EUR"), actor="teller")
+
+    runner.catch_up(["exploding"])
+
+    status = ProjectionStatus.objects.get(name="exploding")
+    assert status.last_error_position == withdrawal.position
+    assert status.position == event_before(withdrawal.checkpoint)
+    assert len(exploding.seen) == len(set(exploding.seen)) == 62  # each event before it, once
+    assert exploding.calls <= 10  # the whole batch, then about log2(125) halves; one by one took ~64

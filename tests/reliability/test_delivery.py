@@ -55,13 +55,13 @@ def test_a_batch_committed_just_before_its_worker_died_is_not_applied_again_when
     assert {name: s[2] - before[name][2] for name, s in died.items()} == {name: 10 for name in died}
 
     reads: list[store.Checkpoint] = []
-    real_read_all = store.read_all
+    real_next_span = runner.next_span
 
-    def watched_read_all(after=store.Checkpoint(), **kwargs):
+    def watched_next_span(after, limit):
         reads.append(after)
-        return real_read_all(after, **kwargs)
+        return real_next_span(after, limit)
 
-    monkeypatch.setattr(store, "read_all", watched_read_all)
+    monkeypatch.setattr(runner, "next_span", watched_next_span)
     catch_up_task.run()  # the broker delivers the dead worker's message again
     once = statuses()
     catch_up_task.run()  # and again, for good measure

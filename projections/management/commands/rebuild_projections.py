@@ -21,8 +21,8 @@ class Command(BaseCommand):
                             help="Do not ask for confirmation.")
         parser.add_argument("--restart", action="store_true",
                             help="Start over even if an interrupted rebuild could be resumed.")
-        parser.add_argument("--batch-size", type=int, default=runner.BATCH_SIZE,
-                            help=f"Events per transaction (default {runner.BATCH_SIZE}).")
+        parser.add_argument("--batch-size", type=int, default=runner.REBUILD_BATCH_SIZE,
+                            help=f"Events per transaction (default {runner.REBUILD_BATCH_SIZE:,}).")
 
     def handle(self, *args, **options):
         try:
