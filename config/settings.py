@@ -82,6 +82,9 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+# Only server-binding cursors prepare statements, and only the event store opens those (see
+# ledger.eventstore._cursor): its statements are prepared on their third run in a connection.
+DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 2
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TALLY_TEST_DATABASE", "test_tally")}
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -2,7 +2,9 @@
 
 Publishing happens on a background thread, so a slow or dead broker never delays or fails a
 request; the beat sweep catches up whatever a lost nudge would have. Nudges coalesce twice: a burst
-of commits in one process wakes the publisher once, and a Redis flag (SET NX, cleared by the task
+of commits in one process wakes the publisher once (and it publishes at most once per
+COALESCE_SECONDS, so a process committing a thousand commands a second asks Redis a couple of
+hundred times, not a thousand), and a Redis flag (SET NX, cleared by the task
 when it starts) keeps at most one catch-up queued across all processes, so a storm of commands
 costs one catch-up, not one per command.
 """
@@ -20,6 +22,8 @@ log = logging.getLogger(__name__)
 QUEUED_FLAG = "tally:catch-up-queued"
 FLAG_TTL_SECONDS = 30  # a queued task that never ran (worker gone) stops blocking nudges after this
 BROKER_DOWN_PAUSE = 1.0
+# Added to commit -> visible at most; small next to a catch-up's own ~10 ms.
+COALESCE_SECONDS = 0.005
 
 
 class Nudger:
@@ -46,6 +50,8 @@ class Nudger:
             except Exception as exc:  # noqa: BLE001 - the broker is a hint; Postgres holds the truth
                 log.warning("could not nudge the projection workers (%s); the sweep will catch up", exc)
                 time.sleep(BROKER_DOWN_PAUSE)
+            else:
+                time.sleep(COALESCE_SECONDS)  # commits meanwhile set _wanted: one publish covers them
 
     def client(self):  # noqa: ANN201 - redis.Redis, imported lazily
         if self._redis is None:
