@@ -146,20 +146,23 @@ def _run(projectors: list[Projector], report: Report, max_seconds: float | None,
 # or the last one below the horizon of open transactions if fewer are there. The horizon is the
 # event store's own SQL, the one read_all uses (not a copy of it), so the runner never moves past an
 # event that a slower transaction may still commit before it. The count comes from the same scan,
-# which reads the (tx_id, position) index and the last event's row only.
+# which reads the (tx_id, position) index and the last event's row only (the lower bound on tx_id
+# alone is there for the planner's estimate, as in IN_SPAN). The outer ORDER BY names head's
+# columns: a bare tx_id would be the tx_id::text output column, sorted as text.
 _NEXT_SPAN = f"""
-SELECT tx_id::text, position, count(*) OVER (),
+SELECT head.tx_id::text, head.position, count(*) OVER (),
        (SELECT recorded_at FROM ledger_event l WHERE l.position = head.position)
   FROM (SELECT tx_id, position FROM ledger_event
-         WHERE (tx_id, position) > (%s::text::xid8, %s) AND tx_id < ({store._HORIZON})
-         ORDER BY tx_id, position LIMIT %s) head
- ORDER BY tx_id DESC, position DESC LIMIT 1
+         WHERE (tx_id, position) > (%(tx_id)s::text::xid8, %(position)s) AND tx_id >= %(tx_id)s::text::xid8
+           AND tx_id < ({store._HORIZON})
+         ORDER BY tx_id, position LIMIT %(limit)s) head
+ ORDER BY head.tx_id DESC, head.position DESC LIMIT 1
 """
 
 
 def next_span(after: Checkpoint, limit: int) -> Span | None:
     """The next `limit` events (or all there are) after `after`; None when there are none."""
-    rows = fetch(_NEXT_SPAN, [str(after.tx_id), after.position, limit])
+    rows = fetch(_NEXT_SPAN, {"tx_id": str(after.tx_id), "position": after.position, "limit": limit})
     if not rows:
         return None
     tx_id, position, events, recorded_at = rows[0]

@@ -13,6 +13,7 @@ from django.db import connection
 from django.test import override_settings
 
 from ledger.domain.commands import Deposit
+from ledger.eventstore import Checkpoint
 from ledger.execute import execute
 from ledger.upcasting import UPCASTERS
 from projections import runner
@@ -94,3 +95,17 @@ def test_daily_activity_counts_a_movement_on_its_day_in_the_sites_time_zone(comm
     assert list(DailyActivity.objects.filter(day__year__lt=2021).values_list("day", "deposits_sum")) == [
         (date(2019, 12, 31), 1234)]
     assert not ProjectionStatus.objects.get(name="daily_activity").rebuilding
+
+
+def test_a_span_ends_at_its_last_event_in_numeric_transaction_id_order(db):
+    # Transactions 9 and 10, long gone, sort first in the log. As text, '9' would sort after '10'.
+    with connection.cursor() as cursor:
+        for tx_id in (9, 10):
+            cursor.execute("INSERT INTO ledger_event (event_id, stream_id, stream_type, version, type, data,"
+                           " metadata, tx_id) VALUES (%s, %s, 'account', 1, 'NoteTaken', '{}', '{}', %s::text::xid8)"
+                           " RETURNING position", [uuid4(), uuid4(), str(tx_id)])
+        last = cursor.fetchone()[0]
+
+    span = runner.next_span(Checkpoint(), 2)
+
+    assert (span.upto, span.events) == (Checkpoint(10, last), 2)
