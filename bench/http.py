@@ -72,6 +72,13 @@ def _prepare(job: dict[str, Any], ready: Callable[[], Any]) -> dict[str, Any]:
 
     from projections.models import AccountSummary
 
+    with connection.cursor() as cursor:
+        # What autovacuum does on any production server after a rebuild of this size: statistics
+        # for the planner and the dead rows of the rebuild cleared away. The machine's Postgres may
+        # run with autovacuum off (this one's configuration does), and the screens would then be
+        # measured on tables the planner knows nothing about (reltuples -1) and on read models
+        # holding a dead row version for every event the rebuild applied.
+        cursor.execute("VACUUM ANALYZE")
     sessions = {}
     for role in ("teller", "auditor"):
         user, _ = User.objects.get_or_create(username=f"bench-{role}")
@@ -208,14 +215,20 @@ def _load(port: int, session: str, requests: int, step: Callable[[Client, int], 
             "latency_ms": latency_summary(latencies)}
 
 
-def run(profile: Profile) -> dict[str, Any]:
+FIGURES = ("account_page", "accounts_list", "deposit", "admin_list", "admin_search")
+ROUTE_OF = {"account_page": "account", "accounts_list": "accounts", "deposit": "deposit", "admin_list": "admin",
+            "admin_search": "admin"}
+
+
+def run(profile: Profile, figures: tuple[str, ...] = FIGURES) -> dict[str, Any]:
     routes = _routes_exist()
     missing = "not measured yet: the screen is not in this tree"
     results: dict[str, Any] = {"gunicorn": {"workers": GUNICORN_WORKERS, "threads": GUNICORN_THREADS,
                                             "worker_class": "gthread"}}
-    if not any(routes.values()):
-        return {**results, **dict.fromkeys(("account_page", "accounts_list", "deposit", "admin_list",
-                                            "admin_search"), missing)}
+    results.update({f: missing for f in figures if not routes[ROUTE_OF[f]]})
+    figures = tuple(f for f in figures if routes[ROUTE_OF[f]])
+    if not figures:
+        return results
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, check=True,
                    env={**os.environ, "DATABASE_URL": database_url(REBUILD_DB)})
     data = run_together(_prepare, [{}])[0]
@@ -230,35 +243,27 @@ def run(profile: Profile) -> dict[str, Any]:
     say(f"  gunicorn on port {server.port}, logs in {log_dir}")
     n = profile.http_requests
     accounts, teller, auditor = data["accounts"], data["sessions"]["teller"], data["sessions"]["auditor"]
-    try:
-        def get(path_of: Callable[[int], str]) -> Callable[[Client, int], bool]:
-            return lambda client, i: client.request("GET", path_of(i))[0] == 200
 
-        if routes["account"]:
-            results["account_page"] = _load(server.port, teller, n, get(lambda i: f"/accounts/{accounts[i % len(accounts)]}/"))
-        else:
-            results["account_page"] = missing
-        if routes["accounts"]:
-            owner = data["owners"][0].split()[-1] if data["owners"] else "Hopper"
-            lists = ["/accounts/", "/accounts/?page=3", "/accounts/?" + urlencode({"q": owner}),
-                     "/accounts/?status=open&currency=EUR", "/accounts/?sort=owner"]
-            results["accounts_list"] = _load(server.port, teller, n, get(lambda i: lists[i % len(lists)]))
-        else:
-            results["accounts_list"] = missing
-        if routes["deposit"]:
-            results["deposit"] = _load(server.port, teller, max(n // 2, 50), _deposit(accounts))
-        else:
-            results["deposit"] = missing
-        if routes["admin"]:
-            results["admin_list"] = _load(server.port, auditor, n, get(
-                lambda i: "/admin/ledger/event/" if i % 2 else "/admin/ledger/event/?p=2"))
-            terms = data["streams"] + data["commands"] + ["teller", "import"]
-            results["admin_search"] = _load(server.port, auditor, n, get(
-                lambda i: "/admin/ledger/event/?" + urlencode({"q": terms[i % len(terms)]})))
-            for key in ("admin_list", "admin_search"):
-                results[key]["events"] = data["events"]
-        else:
-            results["admin_list"] = results["admin_search"] = missing
+    def get(path_of: Callable[[int], str]) -> Callable[[Client, int], bool]:
+        return lambda client, i: client.request("GET", path_of(i))[0] == 200
+
+    owner = data["owners"][0].split()[-1] if data["owners"] else "Hopper"
+    lists = ["/accounts/", "/accounts/?page=3", "/accounts/?" + urlencode({"q": owner}),
+             "/accounts/?status=open&currency=EUR", "/accounts/?sort=owner"]
+    terms = data["streams"] + data["commands"] + ["teller", "import"]
+    loads = {  # figure: (session, requests, step)
+        "account_page": (teller, n, get(lambda i: f"/accounts/{accounts[i % len(accounts)]}/")),
+        "accounts_list": (teller, n, get(lambda i: lists[i % len(lists)])),
+        "deposit": (teller, max(n // 2, 50), _deposit(accounts)),
+        "admin_list": (auditor, n, get(lambda i: "/admin/ledger/event/" if i % 2 else "/admin/ledger/event/?p=2")),
+        "admin_search": (auditor, n, get(lambda i: "/admin/ledger/event/?" + urlencode({"q": terms[i % len(terms)]}))),
+    }
+    try:
+        for figure in figures:
+            session, requests, step = loads[figure]
+            results[figure] = _load(server.port, session, requests, step)
+            if figure.startswith("admin_"):
+                results[figure]["events"] = data["events"]
     finally:
         server.stop()
         beat.stop()
@@ -280,3 +285,33 @@ def _deposit(accounts: list[str]) -> Callable[[Client, int], bool]:
         return status == 200 and b"banner processing" not in page
 
     return step
+
+
+def main(argv: list[str]) -> None:
+    """`python -m bench.http [--quick] [--only FIGURE ...]`: this family alone, on the log a run with
+    `--only rebuild http --keep-databases` left behind (loading it again takes minutes)."""
+    import argparse
+    import json
+
+    from bench.common import FULL, QUICK, bench_environment
+
+    parser = argparse.ArgumentParser(prog="python -m bench.http", description=main.__doc__)
+    parser.add_argument("--quick", action="store_true", help="the quick profile's request counts")
+    parser.add_argument("--only", nargs="+", choices=FIGURES, default=FIGURES, metavar="FIGURE",
+                        help=f"measure only these ({', '.join(FIGURES)})")
+    args = parser.parse_args(argv)
+    os.environ.update(bench_environment())
+    results = run(QUICK if args.quick else FULL, tuple(args.only))
+    for figure in args.only:
+        entry = results[figure]
+        if isinstance(entry, dict):
+            latency = entry["latency_ms"]
+            print(f"{figure:14} p50 {latency['p50']:7.1f} ms  p95 {latency['p95']:7.1f} ms  "
+                  f"{entry['per_second']:6.1f}/s  errors {entry['errors']}")
+        else:
+            print(f"{figure:14} {entry}")
+    print(json.dumps(results, indent=1, default=str), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

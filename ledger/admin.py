@@ -4,6 +4,7 @@ included, adds, changes or deletes an event here; history is corrected by compen
 from __future__ import annotations
 
 import json
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -14,13 +15,13 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 
 from ledger import admin_filters as filters
-from ledger.admin_paging import CappedCountPaginator, KeysetChangeList
+from ledger.admin_paging import CappedCountPaginator
+from ledger.admin_rows import EventChangeList
 from ledger.admin_timeline import stream_timeline
 from ledger.models import Event
 from ledger.roles import may_audit
@@ -84,8 +85,8 @@ class EventAdmin(admin.ModelAdmin):
 
     # --- list ------------------------------------------------------------------------------------
 
-    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[KeysetChangeList]:
-        return KeysetChangeList
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[EventChangeList]:
+        return EventChangeList
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet[Event],
                            search_term: str) -> tuple[QuerySet[Event], bool]:
@@ -93,7 +94,9 @@ class EventAdmin(admin.ModelAdmin):
 
     @admin.display(description="recorded at")
     def recorded(self, event: Event) -> str:
-        return date_format(localtime(event.recorded_at), "Y-m-d H:i:s T")  # to the second, unambiguous
+        # To the second, unambiguous. strftime, not Django's date_format: a quarter of the cost, on
+        # every row of the list, and no localized names in this format to need it.
+        return localtime(event.recorded_at).strftime("%Y-%m-%d %H:%M:%S %Z")
 
     @admin.display(description="stream")
     def stream(self, event: Event) -> SafeString:
@@ -187,9 +190,14 @@ class EventAdmin(admin.ModelAdmin):
 
     # --- urls ------------------------------------------------------------------------------------
 
+    @cached_property
+    def _changelist_url(self) -> str:
+        """Reversed once per process, not twice per row of the list: the URL configuration and
+        the script prefix it depends on do not change while the process runs."""
+        return reverse("admin:ledger_event_changelist", current_app=self.admin_site.name)
+
     def _list_url(self, **params: Any) -> str:
-        changelist = reverse("admin:ledger_event_changelist", current_app=self.admin_site.name)
-        return f"{changelist}?{urlencode(params)}"
+        return f"{self._changelist_url}?{urlencode(params)}"
 
     def _event_url(self, event: Event) -> str:
         return reverse("admin:ledger_event_change", args=[event.pk], current_app=self.admin_site.name)

@@ -3,6 +3,7 @@ between events, the search, pretty and escaped JSON, and a stream's history with
 
 from __future__ import annotations
 
+import re
 from uuid import UUID, uuid4
 
 import pytest
@@ -80,6 +81,27 @@ def test_data_and_metadata_are_pretty_printed_and_escaped(auditor):
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
     assert '\n  &quot;amount&quot;: 2500,\n' in page  # one key a line, indented
     assert "&quot;actor&quot;: &quot;&lt;b&gt;mallory&lt;/b&gt;&quot;" in page
+
+
+def test_a_list_row_shows_each_column_escaped_and_links_to_the_event_with_the_filters_kept(auditor):
+    ada = open_account()
+    execute(Deposit(account_id=ada, amount=2_500, currency="EUR"), actor="<b>mallory</b>")
+    deposit = Event.objects.get(stream_id=ada, version=2)
+
+    page = auditor.get(EVENTS, {"stream": ada}).content.decode()
+    row = re.search(rf"<tr><th class=\"field-position\">.*?>{deposit.pk}</a>.*?</tr>", page).group(0)
+
+    assert "<b>mallory" not in page
+    assert '<td class="field-actor">&lt;b&gt;mallory&lt;/b&gt;</td>' in row
+    assert '<td class="field-type">MoneyDeposited</td><td class="field-actor">' in row
+    assert '<td class="field-version">2</td>' in row
+    assert deposit.recorded_at.strftime("%Y-%m-%d %H:%M:%S UTC") in row
+    assert link(row, str(deposit.pk)) == f"{change_url(deposit)}?_changelist_filters=stream%3D{ada}"
+    assert link(row, str(ada)) == f"{EVENTS}?stream={ada}"
+    assert link(row, deposit.metadata["correlation_id"]) == f"{EVENTS}?correlation={deposit.metadata['correlation_id']}"
+    assert re.findall(r'<th scope="col" class="column-(\w+)"><div class="text"><span>([^<]+)</span>', page) == [
+        ("position", "Position"), ("recorded", "Recorded at"), ("stream", "Stream"), ("version", "Version"),
+        ("type", "Type"), ("actor", "Actor"), ("correlation", "Correlation id")]
 
 
 def test_the_list_is_newest_first(auditor):

@@ -1,0 +1,60 @@
+"""The event browser's table, rendered in one pass per row from EventAdmin.list_display.
+
+Django's `{% result_list %}` takes every cell through layers the browser does not use (field
+resolution, boolean and empty-value checks, a format_html per cell, a reverse() and a merge of
+the preserved filters per row): two thirds of the time of a 100-event page. The browser's list has
+no editing, sorting, actions, popups or related fields, so each cell is its admin's display method
+or a plain field, escaped, and the first one links to the event's page as in the admin.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
+from django.contrib.admin.utils import label_for_field
+from django.urls import reverse
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import capfirst
+
+from ledger.admin_paging import KeysetChangeList
+
+# Reversed once per page with this in place of the position; every row's link then costs a replace().
+_POSITION = "__position__"
+
+
+class EventChangeList(KeysetChangeList):
+    """The browser's change list: keyset paging, and `headers` and `rows` for its table
+    (templates/admin/ledger/event/change_list.html)."""
+
+    @cached_property
+    def headers(self) -> list[tuple[str, str]]:
+        """(column name, label) for each column, labelled as the admin labels it."""
+        return [(name, capfirst(label_for_field(name, self.model, self.model_admin))) for name in self.list_display]
+
+    @cached_property
+    def rows(self) -> list[SafeString]:
+        """One `<tr>` per event on the page."""
+        admin = self.model_admin
+        change_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[_POSITION],
+                             current_app=admin.admin_site.name)
+        change_url = conditional_escape(add_preserved_filters(
+            {"preserved_filters": self.preserved_filters, "opts": self.opts}, change_url))
+        empty = conditional_escape(admin.get_empty_value_display())
+        first, *others = [(name, getattr(admin, name, None)) for name in self.list_display]
+        rows = []
+        for event in self.result_list:
+            link = change_url.replace(_POSITION, str(event.pk))
+            cells = [f'<th class="field-{first[0]}"><a href="{link}">{_cell(event, *first, empty)}</a></th>']
+            cells += [f'<td class="field-{name}">{_cell(event, name, method, empty)}</td>' for name, method in others]
+            rows.append(mark_safe(f"<tr>{''.join(cells)}</tr>"))  # noqa: S308 - every value in it is escaped
+        return rows
+
+
+def _cell(event: Any, name: str, method: Any, empty: str) -> str:
+    value = method(event) if callable(method) else getattr(event, name)
+    if value is None:
+        return empty
+    return conditional_escape(value) or "&nbsp;"  # an empty cell keeps its height, as in the admin
