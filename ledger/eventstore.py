@@ -96,8 +96,8 @@ class Loaded:
 
 
 @contextmanager
-def _cursor():  # noqa: ANN202 - a Django cursor wrapper
-    """A server-binding cursor on Django's connection, for this module's fixed statements.
+def _prepared_cursor():  # noqa: ANN202 - a Django cursor wrapper
+    """A server-binding cursor on Django's connection, for the statements every command runs.
 
     Django's own cursors bind parameters on the client, so every execution sends the whole SQL
     text and Postgres parses and plans it again; planning the append and load statements cost
@@ -105,7 +105,8 @@ def _cursor():  # noqa: ANN202 - a Django cursor wrapper
     so psycopg prepares a statement once it has run `prepare_threshold` times (set in the
     database OPTIONS; Django's client-binding cursors ignore it) and later executions skip
     parsing and planning. Wrapped the way Django wraps its own, so errors arrive as django.db
-    exceptions and DEBUG's query log and CaptureQueriesContext still see every statement.
+    exceptions and DEBUG's query log and CaptureQueriesContext still see every statement (with
+    $n placeholders, so the reads that pages run, which tests EXPLAIN, stay on Django's cursors).
     """
     connection.close_if_health_check_failed()  # as connection.cursor() does: a dead connection is replaced
     connection.ensure_connection()
@@ -143,7 +144,7 @@ ORDER BY 1, 2, 3
 def load(stream_ids: Sequence[UUID], *, command_id: UUID | None, snapshot_schema: int) -> Loaded:
     """Everything needed to decide a command, in one round trip."""
     loaded = Loaded()
-    with _cursor() as cursor:
+    with _prepared_cursor() as cursor:
         cursor.execute(_LOAD, {"command_id": command_id, "streams": list(stream_ids),
                                "schema": snapshot_schema})
         for kind, stream_id, version, type_, schema, text, position, tx_id in cursor.fetchall():
@@ -159,14 +160,24 @@ def load(stream_ids: Sequence[UUID], *, command_id: UUID | None, snapshot_schema
 
 
 def _append_sql(with_command: bool, with_snapshots: bool) -> str:
-    parts = ["""WITH ev AS (
+    # The events (and snapshots) travel as one JSON document each, not as one array per column:
+    # psycopg dumps a list element by element in Python, which cost more than the rest of the
+    # command, while json.dumps is C. The ordinality keeps the events in the order given, so
+    # positions follow it (the debit of a transfer comes before its credit).
+    parts = ["""WITH given AS (
+    SELECT * FROM ROWS FROM (jsonb_to_recordset(%(events)s::jsonb) AS (
+               event_id uuid, stream_id uuid, stream_type text, version integer, type text,
+               schema_version smallint, data jsonb, metadata jsonb)) WITH ORDINALITY
+        AS g(event_id, stream_id, stream_type, version, type, schema_version, data, metadata, n)
+), ev AS (
     INSERT INTO ledger_event (event_id, stream_id, stream_type, version, type, schema_version, data, metadata,
                               recorded_at)
-    SELECT *, coalesce(%(recorded_at)s::timestamptz, now()) FROM unnest(%(event_ids)s::uuid[], %(stream_ids)s::uuid[], %(stream_types)s::text[],
-                         %(versions)s::integer[], %(types)s::text[], %(schema_versions)s::smallint[],
-                         %(datas)s::jsonb[], %(metadatas)s::jsonb[])
+    SELECT event_id, stream_id, stream_type, version, type, schema_version, data, metadata,
+           coalesce(%(recorded_at)s::timestamptz, now())
+      FROM given
      WHERE (SELECT bool_and(pg_try_advisory_xact_lock(hashtextextended(s::text, 0)))
-              FROM unnest(%(lock_streams)s::uuid[]) s)
+              FROM (SELECT DISTINCT stream_id FROM given) AS locked(s))
+     ORDER BY n
     RETURNING position
 )"""]
     if with_command:
@@ -177,8 +188,8 @@ def _append_sql(with_command: bool, with_snapshots: bool) -> str:
     if with_snapshots:
         parts.append("""snap AS (
     INSERT INTO ledger_snapshot (stream_id, version, schema, state)
-    SELECT * FROM unnest(%(snap_streams)s::uuid[], %(snap_versions)s::integer[],
-                         %(snap_schemas)s::smallint[], %(snap_states)s::jsonb[])
+    SELECT * FROM jsonb_to_recordset(%(snapshots)s::jsonb) AS (stream_id uuid, version integer, schema smallint,
+                                                               state jsonb)
      WHERE EXISTS (SELECT FROM ev)  -- a snapshot is true only if these very events were appended
     ON CONFLICT (stream_id) DO UPDATE
        SET version = excluded.version, schema = excluded.schema, state = excluded.state, taken_at = now()
@@ -188,6 +199,7 @@ def _append_sql(with_command: bool, with_snapshots: bool) -> str:
 
 
 _APPEND_SQL = {(c, s): _append_sql(c, s) for c in (False, True) for s in (False, True)}
+_compact = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def append(events: Sequence[NewEvent], *, command: tuple[UUID, str, str] | None = None,
@@ -209,30 +221,22 @@ def append(events: Sequence[NewEvent], *, command: tuple[UUID, str, str] | None 
     if not events:
         raise ValueError("append() needs at least one event")
     params: dict[str, Any] = {
-        "event_ids": [e.event_id for e in events],
-        "stream_ids": [e.stream_id for e in events],
-        "lock_streams": sorted({e.stream_id for e in events}),
+        "events": _compact([{"event_id": str(e.event_id), "stream_id": str(e.stream_id), "stream_type": e.stream_type,
+                             "version": e.version, "type": e.type, "schema_version": e.schema_version,
+                             "data": e.data, "metadata": e.metadata} for e in events]),
         "recorded_at": recorded_at,
-        "stream_types": [e.stream_type for e in events],
-        "versions": [e.version for e in events],
-        "types": [e.type for e in events],
-        "schema_versions": [e.schema_version for e in events],
-        "datas": [json.dumps(e.data, separators=(",", ":")) for e in events],
-        "metadatas": [json.dumps(e.metadata, separators=(",", ":")) for e in events],
     }
     if command is not None:
         params["command_id"], params["command_type"], params["fingerprint"] = command
     if snapshots:
-        params["snap_streams"] = [s.stream_id for s in snapshots]
-        params["snap_versions"] = [s.version for s in snapshots]
-        params["snap_schemas"] = [s.schema for s in snapshots]
-        params["snap_states"] = [json.dumps(s.state, separators=(",", ":")) for s in snapshots]
+        params["snapshots"] = _compact([{"stream_id": str(s.stream_id), "version": s.version, "schema": s.schema,
+                                         "state": s.state} for s in snapshots])
     sql = _APPEND_SQL[(command is not None, bool(snapshots))]
     try:
         # In autocommit mode the single statement is its own transaction (one round trip); inside
         # a caller's transaction a savepoint keeps a lost race from poisoning that transaction.
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
-            with _cursor() as cursor:
+            with _prepared_cursor() as cursor:
                 cursor.execute(sql, params)
                 position, tx_id = cursor.fetchone()
             if position is None:  # a stream was locked by a writer deciding again
@@ -251,7 +255,7 @@ def lock_streams(stream_ids: Sequence[UUID]) -> None:
     """Wait for, and hold until the transaction ends, the advisory lock of each stream."""
     if not connection.in_atomic_block:
         raise RuntimeError("lock_streams() needs a transaction to hold the locks")
-    with _cursor() as cursor:
+    with _prepared_cursor() as cursor:
         for stream_id in sorted(stream_ids):  # one fixed order, so two transfers never deadlock
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s::text, 0))", [stream_id])
 
@@ -278,7 +282,7 @@ def read_stream(stream_id: UUID, *, to_version: int | None = None,
     if as_of is not None:
         sql += " AND recorded_at <= %s"
         params.append(as_of)
-    with _cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(sql + " ORDER BY version", params)
         return [_recorded(row) for row in cursor.fetchall()]
 
@@ -312,13 +316,13 @@ SELECT {_COLUMNS} FROM ledger_event
 
 
 def read_all(after: Checkpoint = Checkpoint(), *, limit: int = 1000) -> list[RecordedEvent]:
-    with _cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(_READ_ALL, [str(after.tx_id), after.position, limit])
         return [_recorded(row) for row in cursor.fetchall()]
 
 
 def head_position() -> int:
     """The highest position written so far (committed or not yet visible), 0 for an empty store."""
-    with _cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute("SELECT coalesce(max(position), 0) FROM ledger_event")
         return cursor.fetchone()[0]
