@@ -195,3 +195,17 @@ def test_the_bad_event_in_a_big_batch_is_found_by_halving_not_event_by_event(com
     assert status.position == event_before(withdrawal.checkpoint)
     assert len(exploding.seen) == len(set(exploding.seen)) == 62  # each event before it, once
     assert exploding.calls <= 10  # the whole batch, then about log2(125) halves; one by one took ~64
+
+
+def test_projectors_caught_up_side_by_side_fail_alone(committed, exploding):
+    good = open_account(balance=100)
+    withdrawal = execute(Withdraw(account_id=exploding.bad_account, amount=1, currency="EUR"), actor="teller")
+    counted: dict[str, int] = {}
+
+    report = runner.catch_up_each(["exploding", "account_summary"],
+                                  progress=lambda name, count: counted.update({name: counted.get(name, 0) + count}))
+
+    assert list(report.failed) == ["exploding"] and not report.caught_up
+    assert ProjectionStatus.objects.get(name="exploding").last_error_position == withdrawal.position
+    assert AccountSummary.objects.get(account_id=good).balance == 100
+    assert set(counted) == {"exploding", "account_summary"}  # each bar hears of its own projector

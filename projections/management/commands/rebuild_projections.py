@@ -44,11 +44,16 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"Resuming the interrupted rebuild of {', '.join(names)}.")
 
-        done = min(ProjectionStatus.objects.filter(name__in=names).values_list("position", flat=True))
-        with tqdm(total=store.head_position(), initial=done, unit="ev", unit_scale=True, desc="rebuild",
-                  file=self.stderr, disable=None) as bar:
-            report = runner.catch_up(names, wait_seconds=30, batch_size=options["batch_size"],
-                                     progress=bar.update)
+        head = store.head_position()
+        done = dict(ProjectionStatus.objects.filter(name__in=names).values_list("name", "position"))
+        bars = {name: tqdm(total=head, initial=done[name], unit="ev", unit_scale=True, desc=name, position=i,
+                           file=self.stderr, disable=None) for i, name in enumerate(names)}
+        try:
+            report = runner.catch_up_each(names, wait_seconds=30, batch_size=options["batch_size"],
+                                          progress=lambda name, count: bars[name].update(count))
+        finally:
+            for bar in bars.values():
+                bar.close()
         if report.skipped:
             raise CommandError(f"{', '.join(report.skipped)} stayed busy in another runner; run this again")
         if report.failed:
