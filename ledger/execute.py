@@ -1,7 +1,7 @@
 """The one entry point that executes any command: load, decide, append, return the position.
 
 When this process committed the last command on the accounts involved, their state is in the
-state cache and the command costs one round trip (the append). Otherwise, or when the cached
+state cache and the command costs one round trip (the append); so does opening an account. Otherwise, or when the cached
 state turns out to be behind, the first attempt is optimistic and costs two (load, append). If
 another writer wins the race, the command is decided again against the new history, this time
 holding a transaction-scoped advisory lock on its streams (see eventstore.append) so that a hot
@@ -99,18 +99,24 @@ def execute(command: c.Command, *, actor: str, correlation_id: UUID | None = Non
     }
     fp = fingerprint(command)
     first_attempt = 0
-    cached = known_states.get_all(stream_ids)
-    if cached is not None:
+    known = known_states.get_all(stream_ids)
+    # A new account's id is fresh, so its stream is taken to be empty without asking; were it
+    # not, appending version 1 fails and the store is asked after all.
+    guessed = known is None and isinstance(command, c.OpenAccount)
+    if guessed:
+        known = {command.account_id: Account(id=command.account_id)}
+    if known is not None:
         try:
-            return _decide_and_append(command, cached, fp, meta, recorded_at)
+            return _decide_and_append(command, known, fp, meta, recorded_at)
         except DomainError:
             # Perhaps refused on a state that is behind the store (another process wrote since),
             # or this command id ran before and is to be answered, not decided: ask the store.
             known_states.forget(stream_ids)
         except (store.ConcurrencyError, store.DuplicateCommand):
             known_states.forget(stream_ids)
-            log.info("command %s lost a race (decided on cached state); deciding again", command.command_id)
-            first_attempt = 1
+            if not guessed:
+                log.info("command %s lost a race (decided on cached state); deciding again", command.command_id)
+                first_attempt = 1
     attempt_once = partial(_attempt, command, stream_ids, fp, meta, recorded_at)
     for attempt in range(first_attempt, MAX_ATTEMPTS):
         try:

@@ -5,13 +5,15 @@ writers caching the same eight accounts."""
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from ledger import eventstore as store
 from ledger.domain import errors
-from ledger.domain.commands import Deposit, Withdraw
+from ledger.domain.commands import Deposit, OpenAccount, Withdraw
 from ledger.execute import execute, known_states, load_account
 from tests.write.helpers import open_account
 
@@ -96,3 +98,17 @@ def test_the_event_store_statements_are_prepared_once_per_connection(committed):
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
     assert any("INSERT INTO ledger_event" in sql for sql in prepared), prepared
+
+
+def test_opening_an_account_is_one_statement_and_opening_it_again_is_still_refused(committed):
+    ada = uuid4()
+    with CaptureQueriesContext(connection) as opening:
+        execute(OpenAccount(account_id=ada, owner="Ada Lovelace", currency="EUR"), actor="teller")
+    known_states.forget([ada])
+
+    with pytest.raises(errors.AccountAlreadyExists):
+        execute(OpenAccount(account_id=ada, owner="Someone Else", currency="EUR"), actor="teller")
+
+    assert len(opening.captured_queries) == 1
+    assert versions(ada) == [1]
+    assert load_account(ada).owner == "Ada Lovelace"
