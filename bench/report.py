@@ -72,7 +72,13 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
     history.met = _check(history.tally, lambda x: x <= 1.5)
     long_ms, short_ms = _get(r, "write", "history", "long_ms", "p50"), _get(r, "write", "history", "short_ms", "p50")
     if long_ms is not None:
-        history.note = f"Tally median {long_ms:.2f} ms vs {short_ms:.2f} ms"
+        history.note = f"Tally median {long_ms:.2f} ms vs {short_ms:.2f} ms, loading snapshot and later events"
+        cached = _get(r, "write", "history", "cached_ratio")
+        if cached is not None:
+            cached_long = _get(r, "write", "history", "cached_long_ms", "p50")
+            cached_short = _get(r, "write", "history", "cached_short_ms", "p50")
+            history.note += (f"; with the state cached by the process that wrote last: {cached:.2f}x "
+                             f"({cached_long:.2f} ms vs {cached_short:.2f} ms)")
     rows.append(history)
 
     rebuild = Row("rebuild_rate", "Rebuild all projections, events/s", "/s", _get(r, "rebuild", "per_second"),
