@@ -58,7 +58,7 @@ class Report:
 
 @dataclass
 class _Lane:
-    """The projectors at one checkpoint: they read the log once and advance together."""
+    """The projectors at one checkpoint: they share each span and advance together."""
 
     checkpoint: Checkpoint
     projectors: list[Projector]
