@@ -20,6 +20,7 @@ from __future__ import annotations
 import http.client
 import os
 import random
+import runpy
 import secrets
 import signal
 import socket
@@ -38,8 +39,6 @@ from bench.common import REBUILD_DB, ROOT, Profile, database_url, latency_summar
 
 CLIENTS = 10
 WARMUP_SECONDS = 1.0
-GUNICORN_WORKERS = 4  # 2 x cores
-GUNICORN_THREADS = 4  # so 10 clients never queue behind a deposit waiting for its read model
 
 
 def _routes_exist() -> dict[str, bool]:
@@ -112,9 +111,8 @@ class Gunicorn:
 
     def start(self) -> Gunicorn:
         env = {**os.environ, "DATABASE_URL": database_url(REBUILD_DB), "REDIS_URL": redis_url()}
-        args = [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{self.port}",
-                "--workers", str(GUNICORN_WORKERS), "--threads", str(GUNICORN_THREADS),
-                "--worker-class", "gthread", "--log-level", "warning"]
+        args = [sys.executable, "-m", "gunicorn", "config.wsgi", "-c", "config/gunicorn.py",
+                "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning"]
         self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self.log.open("ab"),
                                         stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
@@ -223,8 +221,8 @@ ROUTE_OF = {"account_page": "account", "accounts_list": "accounts", "deposit": "
 def run(profile: Profile, figures: tuple[str, ...] = FIGURES) -> dict[str, Any]:
     routes = _routes_exist()
     missing = "not measured yet: the screen is not in this tree"
-    results: dict[str, Any] = {"gunicorn": {"workers": GUNICORN_WORKERS, "threads": GUNICORN_THREADS,
-                                            "worker_class": "gthread"}}
+    web = runpy.run_path(str(ROOT / "config" / "gunicorn.py"))  # gunicorn as the Procfile runs it
+    results: dict[str, Any] = {"gunicorn": {k: web[k] for k in ("workers", "threads", "worker_class")}}
     results.update({f: missing for f in figures if not routes[ROUTE_OF[f]]})
     figures = tuple(f for f in figures if routes[ROUTE_OF[f]])
     if not figures:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -9,7 +10,7 @@ from uuid import UUID
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from ledger.eventstore import Checkpoint
@@ -22,6 +23,8 @@ ACCOUNT_SORTS = {
     "opened": ("opened_at", "account_id"), "-opened": ("-opened_at", "account_id"),
 }
 PAGE_SIZE = 25
+WAIT_POLL_SECONDS = 0.004
+ACCOUNT_NUMBER_START = re.compile(r"[0-9a-f-]+")
 
 
 def account_summary_get(*, account_id: UUID) -> AccountSummary | None:
@@ -36,8 +39,12 @@ def accounts_search(*, q: str = "", status: str = "", currency: str = "", sort: 
         try:
             accounts = accounts.filter(account_id=UUID(q))
         except ValueError:
-            # Owner names, or the start of an account number as printed on a statement.
-            accounts = accounts.filter(Q(owner__icontains=q) | Q(account_id__startswith=q.lower()))
+            # Owner names, or the start of an account number as printed on a statement. Only hex
+            # digits and hyphens can start one: a name alone is one trigram-index lookup, not two.
+            match = Q(owner__icontains=q)
+            if ACCOUNT_NUMBER_START.fullmatch(q.lower()):
+                match |= Q(account_id__startswith=q.lower())
+            accounts = accounts.filter(match)
     if status:
         accounts = accounts.filter(status=status)
     if currency:
@@ -47,13 +54,26 @@ def accounts_search(*, q: str = "", status: str = "", currency: str = "", sort: 
 
 
 def statement_page(*, account_id: UUID, page: int | str = 1) -> Page:
-    lines = StatementLine.objects.filter(account_id=account_id).order_by("-version")
-    return Paginator(lines, PAGE_SIZE).get_page(page)
-
-
-def owners_by_account(*, account_ids: set[UUID]) -> dict[UUID, str]:
-    """Names for counterparties on a statement page: one query for the page, not one per line."""
-    return dict(AccountSummary.objects.filter(account_id__in=account_ids).values_list("account_id", "owner"))
+    """A page of the account's statement, newest first, each line with its counterparty's name, and
+    how many lines the account has, in one query where a Paginator takes two and the names a third.
+    The count is a subquery Postgres runs once, from the (account_id, version) index alone."""
+    of_account = StatementLine.objects.filter(account_id=account_id)
+    total = of_account.order_by().values("account_id").annotate(n=Count("*")).values("n")
+    lines = of_account.order_by("-version").annotate(
+        counterparty_owner=Subquery(AccountSummary.objects.filter(account_id=OuterRef("counterparty_id"))
+                                    .values("owner")[:1]),
+        lines_total=Subquery(total))
+    try:
+        number = int(page)
+    except (TypeError, ValueError):
+        number = 1
+    if number >= 1:
+        rows = list(lines[(number - 1) * PAGE_SIZE:number * PAGE_SIZE])
+        if rows or number == 1:
+            paginator = Paginator([], PAGE_SIZE)
+            paginator.count = rows[0].lines_total if rows else 0  # type: ignore[misc]
+            return Page(rows, number, paginator)
+    return Paginator(lines, PAGE_SIZE).get_page(page)  # past either end: the page Paginator would show
 
 
 def account_options(*, currency: str, exclude: UUID | None, q: str = "", limit: int = 20) -> list[AccountSummary]:
@@ -152,14 +172,17 @@ def projections_reached(checkpoint: Checkpoint, names: tuple[str, ...] | None = 
     return bool(rows) and all(Checkpoint(tx, pos) >= checkpoint for tx, pos in rows)
 
 
-def wait_until_projected(checkpoint: Checkpoint, *, timeout: float = 1.5) -> bool:
-    """Read-your-writes: wait briefly for every projection to pass `checkpoint`."""
+def wait_until_projected(checkpoint: Checkpoint, names: tuple[str, ...] | None = None, *,
+                         timeout: float = 1.5) -> bool:
+    """Read-your-writes: wait briefly for the named projections (all when None) to pass `checkpoint`.
+
+    Polls every few milliseconds: a worker usually applies a command within tens of them, and each
+    poll is one primary-key read of a few rows, where a doubling pause (5, 10, 20, 40 ms, ...) kept
+    a page waiting up to its own length after the read model was ready."""
     deadline = time.monotonic() + timeout
-    pause = 0.005
     while True:
-        if projections_reached(checkpoint):
+        if projections_reached(checkpoint, names):
             return True
         if time.monotonic() >= deadline:
             return False
-        time.sleep(pause)
-        pause = min(pause * 2, 0.05)
+        time.sleep(WAIT_POLL_SECONDS)

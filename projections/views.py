@@ -22,6 +22,8 @@ from projections import queries
 
 STATUSES = ("open", "frozen", "closed")
 TIMELINE_ROWS = 200
+# What the account page shows; it need not wait for the dashboard's daily totals.
+ACCOUNT_PAGE_PROJECTIONS = ("account_summary", "statement")
 
 
 def _partial(request: HttpRequest, template: str, name: str) -> str:
@@ -78,13 +80,12 @@ def account(request: HttpRequest, account_id: UUID) -> HttpResponse:
     """The account page. `?after=tx.position` (set after a task) waits until the read side has
     the command's events; if it takes longer, the page says so and refreshes itself."""
     after = _parse_after(request.GET.get("after"))
-    processing = after is not None and not queries.wait_until_projected(after)
+    processing = after is not None and not queries.wait_until_projected(after, ACCOUNT_PAGE_PROJECTIONS)
     summary = queries.account_summary_get(account_id=account_id)
     if summary is None and not processing:
         raise Http404("There is no account with this number.")
     statement = queries.statement_page(account_id=account_id, page=request.GET.get("page", 1))
-    owners = queries.owners_by_account(account_ids={l.counterparty_id for l in statement if l.counterparty_id})
-    context = {"summary": summary, "statement": statement, "owners": owners, "processing": processing,
+    context = {"summary": summary, "statement": statement, "processing": processing,
                "after": request.GET.get("after", ""), "account_id": account_id,
                "tasks": tasks_for(request.user, summary.status) if summary else [],
                "may_audit": may_audit(request.user)}

@@ -41,8 +41,3 @@ def kind_label(kind: str) -> str:
 @register.filter
 def percent(part: int, whole: int) -> int:
     return round(100 * part / whole) if whole else 0
-
-
-@register.filter
-def get_item(mapping: dict, key: object) -> object:
-    return mapping.get(key)

@@ -1,0 +1,75 @@
+"""What the screens' query functions answer, and in how many queries: the accounts search, a
+statement page, and the account page's wait for its own read models."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from ledger.domain.commands import Deposit, Transfer
+from ledger.eventstore import Checkpoint
+from ledger.execute import execute
+from projections import queries, runner
+from projections.models import ProjectionStatus
+from projections.views import ACCOUNT_PAGE_PROJECTIONS
+from tests.write.helpers import open_account
+
+# Committed: the runner reads only events of transactions that have ended.
+pytestmark = pytest.mark.usefixtures("committed")
+
+
+def test_search_finds_a_part_of_an_owners_name_and_the_start_of_an_account_number():
+    tag = uuid4().hex[:8]
+    grace, ada = open_account(owner=f"Grace Hopper{tag}"), open_account(owner=f"Ada Lovelace{tag}")
+    runner.catch_up()
+
+    def found(q: str) -> set:
+        return {a.account_id for a in queries.accounts_search(q=q)}
+
+    assert found(f"hopper{tag}".upper()) == {grace}
+    assert found(f"lace{tag}") == {ada}
+    assert found(str(ada)[:13]) == {ada}  # as printed: hyphens and hex digits
+    assert found(str(ada)) == {ada}
+    assert found(f"Hopper{tag}-") == set()  # a name with a hyphen is still a name, not a number
+
+
+def test_a_statement_page_brings_its_lines_their_counterparties_and_the_count_in_one_query():
+    ada, grace = open_account(owner="Ada Lovelace", balance=10_000), open_account(owner="Grace Hopper")
+    for _ in range(queries.PAGE_SIZE + 4):
+        execute(Deposit(account_id=ada, amount=1, currency="EUR"), actor="teller")
+    execute(Transfer(account_id=ada, to_account_id=grace, amount=5, currency="EUR"), actor="teller")
+    runner.catch_up()
+
+    with CaptureQueriesContext(connection) as ran:
+        first = queries.statement_page(account_id=ada)
+        lines = list(first)
+    second = queries.statement_page(account_id=ada, page="2")
+
+    assert len(ran) == 1
+    assert first.paginator.count == queries.PAGE_SIZE + 6 and first.paginator.num_pages == 2
+    assert (lines[0].kind, lines[0].counterparty_owner) == ("transfer_out", "Grace Hopper")
+    assert lines[1].counterparty_owner is None
+    assert [line.version for line in second] == [7, 6, 5, 4, 3, 2]  # 1 opened the account: no line
+    assert (second.number, second.has_next(), second.has_previous()) == (2, False, True)
+    assert queries.statement_page(account_id=ada, page="99").number == 2  # past the end: the last page
+    assert queries.statement_page(account_id=ada, page="x").number == 1
+    assert queries.statement_page(account_id=uuid4()).paginator.count == 0
+
+
+def test_the_account_page_waits_for_its_own_read_models_and_not_for_the_dashboards():
+    account = open_account(balance=100)
+    runner.catch_up()
+    head = max(Checkpoint(s.tx_id, s.position) for s in ProjectionStatus.objects.all())
+
+    with transaction.atomic():  # the dashboard's projection far behind, for this test only
+        ProjectionStatus.objects.filter(name="daily_activity").update(tx_id=0, position=0)
+
+        assert queries.wait_until_projected(head, ACCOUNT_PAGE_PROJECTIONS, timeout=0)
+        assert not queries.wait_until_projected(head, timeout=0)
+        assert not queries.wait_until_projected(Checkpoint(head.tx_id, head.position + 1),
+                                                ACCOUNT_PAGE_PROJECTIONS, timeout=0.02)
+        transaction.set_rollback(True)
+    assert queries.account_summary_get(account_id=account).balance == 100
