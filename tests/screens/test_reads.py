@@ -3,17 +3,21 @@ statement page, and the account page's wait for its own read models."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import uuid4
 
 import pytest
 from django.db import connection, transaction
+from django.template.defaultfilters import date
 from django.test.utils import CaptureQueriesContext
+from django.utils.timezone import localtime
 
 from ledger.domain.commands import Deposit, Transfer
 from ledger.eventstore import Checkpoint
 from ledger.execute import execute
 from projections import queries, runner
 from projections.models import ProjectionStatus
+from projections.templatetags.money import moment
 from projections.views import ACCOUNT_PAGE_PROJECTIONS
 from tests.write.helpers import open_account
 
@@ -73,3 +77,10 @@ def test_the_account_page_waits_for_its_own_read_models_and_not_for_the_dashboar
                                                 ACCOUNT_PAGE_PROJECTIONS, timeout=0.02)
         transaction.set_rollback(True)
     assert queries.account_summary_get(account_id=account).balance == 100
+
+
+@pytest.mark.parametrize("at", ["2026-03-03T04:05:00+00:00", "2025-12-31T23:59:59+00:00", "2026-07-14T09:30:00+02:00"])
+def test_a_moment_on_a_statement_prints_as_djangos_date_filter_would(at: str):
+    value = datetime.fromisoformat(at)
+
+    assert moment(value) == date(localtime(value), "j M Y, H:i")  # the template localizes before |date
