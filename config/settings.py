@@ -89,6 +89,7 @@ DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TALLY_TEST_DATABASE", "t
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
+AUTHENTICATION_BACKENDS = ["config.auth.UserWithRolesBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -8,6 +8,7 @@ auditor:    reads everything, including the admin event browser, and changes not
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
@@ -41,10 +42,16 @@ def roles_of(user: AbstractBaseUser | AnonymousUser) -> set[Role]:
         return set()
     cached = getattr(user, "_tally_roles", None)
     if cached is None:
-        names = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
-        cached = {role for role in Role if role.value in names}
-        user._tally_roles = cached  # type: ignore[union-attr]  # one query per request, not per check
+        cached = remember_roles(user, user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
     return cached
+
+
+def remember_roles(user: AbstractBaseUser, group_names: Iterable[str]) -> set[Role]:
+    """Keep the user's roles on the user object: at most one query per request, not one per check
+    (none when the request's user was loaded with its group names, see config.auth)."""
+    names = set(group_names)
+    user._tally_roles = {role for role in Role if role.value in names}  # type: ignore[attr-defined]
+    return user._tally_roles  # type: ignore[attr-defined]
 
 
 def may_perform(user: AbstractBaseUser | AnonymousUser, task: Task) -> bool:

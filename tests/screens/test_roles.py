@@ -110,3 +110,20 @@ def test_the_account_page_offers_only_the_tasks_the_role_and_state_allow(committ
     assert 'data-task="deposit"' in teller_page and 'data-task="freeze"' not in teller_page
     assert 'data-task="freeze"' in supervisor_page and 'data-task="unfreeze"' not in supervisor_page
     assert "data-task=" not in auditor_page
+
+
+@pytest.mark.django_db
+def test_a_role_taken_away_counts_from_the_next_request_and_roles_load_with_the_user(client_for):
+    from django.contrib.auth.models import Group, User
+    from django.test.utils import CaptureQueriesContext
+
+    teller = client_for(Role.TELLER)
+    user = User.objects.get(username="teller-user")
+    assert teller.get("/accounts/open/").status_code == 200
+
+    user.groups.remove(Group.objects.get(name=Role.TELLER.value))
+    with CaptureQueriesContext(connection) as ran:
+        refused = teller.get("/accounts/open/")
+
+    assert refused.status_code == 403
+    assert not any("auth_group" in q["sql"] and "auth_user\".\"password" not in q["sql"] for q in ran.captured_queries)
