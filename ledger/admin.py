@@ -21,7 +21,7 @@ from django.utils.timezone import localtime
 
 from ledger import admin_filters as filters
 from ledger.admin_paging import CappedCountPaginator
-from ledger.admin_rows import EventChangeList
+from ledger.admin_rows import EventChangeList, list_link
 from ledger.admin_timeline import stream_timeline
 from ledger.models import Event
 from ledger.roles import may_audit
@@ -100,7 +100,7 @@ class EventAdmin(admin.ModelAdmin):
 
     @admin.display(description="stream")
     def stream(self, event: Event) -> SafeString:
-        return format_html('<a href="{}">{}</a>', self._list_url(stream=event.stream_id), event.stream_id)
+        return list_link(self._list_url(stream=event.stream_id), event.stream_id)
 
     @admin.display(description="actor")
     def actor(self, event: Event) -> str:
@@ -111,7 +111,7 @@ class EventAdmin(admin.ModelAdmin):
         correlation_id = event.metadata.get("correlation_id")
         if not correlation_id:
             return ""
-        return format_html('<a href="{}">{}</a>', self._list_url(correlation=correlation_id), correlation_id)
+        return list_link(self._list_url(correlation=correlation_id), correlation_id)
 
     # --- detail ----------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ or a plain field, escaped, and the first one links to the event's page as in the
 
 from __future__ import annotations
 
+import html
 from functools import cached_property
 from typing import Any
 
@@ -16,7 +17,7 @@ from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import label_for_field
 from django.urls import reverse
 from django.utils.html import conditional_escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeData, SafeString, mark_safe
 from django.utils.text import capfirst
 
 from ledger.admin_paging import KeysetChangeList
@@ -53,8 +54,16 @@ class EventChangeList(KeysetChangeList):
         return rows
 
 
+def list_link(url: str, text: object) -> SafeString:
+    """`<a href="url">text</a>`, as format_html makes it, for the list's linked cells: escaped
+    with the standard library's html.escape (what Django's escape wraps), without the lazy-string
+    machinery that costs format_html several times as much, twice on every row."""
+    return mark_safe(f'<a href="{html.escape(url)}">{html.escape(str(text))}</a>')  # noqa: S308 - escaped
+
+
 def _cell(event: Any, name: str, method: Any, empty: str) -> str:
     value = method(event) if callable(method) else getattr(event, name)
     if value is None:
         return empty
-    return conditional_escape(value) or "&nbsp;"  # an empty cell keeps its height, as in the admin
+    text = value if isinstance(value, SafeData) else html.escape(str(value))
+    return text or "&nbsp;"  # an empty cell keeps its height, as in the admin
