@@ -294,7 +294,9 @@ def read_stream(stream_id: UUID, *, to_version: int | None = None,
 # open. Transactions that pg_stat_activity shows in *other* databases of the cluster are left out
 # (they can never write here, and a long one would stall every projection); one that finished
 # meanwhile is not shown anywhere and so still counts, which keeps the horizon safe.
-_HORIZON = """
+# Public for every reader of the log in commit order (the projection runner bounds its spans by
+# it), so that the rule lives here only. Its "%%" is for a statement run with parameters.
+HORIZON_SQL = """
 SELECT coalesce(
     (SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
       WHERE x::text::bigint %% 4294967296 NOT IN (
@@ -309,7 +311,7 @@ SELECT coalesce(
 _READ_ALL = f"""
 SELECT {_COLUMNS} FROM ledger_event
  WHERE (tx_id, position) > (%s::text::xid8, %s)
-   AND tx_id < ({_HORIZON})
+   AND tx_id < ({HORIZON_SQL})
  ORDER BY ledger_event.tx_id, ledger_event.position
  LIMIT %s
 """

@@ -178,7 +178,7 @@ SELECT head.tx_id::text, head.position, count(*) OVER (),
        (SELECT recorded_at FROM ledger_event l WHERE l.position = head.position)
   FROM (SELECT tx_id, position FROM ledger_event
          WHERE (tx_id, position) > (%(tx_id)s::text::xid8, %(position)s) AND tx_id >= %(tx_id)s::text::xid8
-           AND tx_id < ({store._HORIZON})
+           AND tx_id < ({store.HORIZON_SQL})
          ORDER BY tx_id, position LIMIT %(limit)s) head
  ORDER BY head.tx_id DESC, head.position DESC LIMIT 1
 """
