@@ -9,7 +9,7 @@ from operator import attrgetter
 from uuid import UUID
 
 from ledger.eventstore import RecordedEvent
-from projections.projectors.base import IN_SPAN, Projector, Row, Span, execute, fetch, sql_list, sql_text
+from projections.projectors.base import IN_SPAN, Projector, Row, Span, execute, sql_list, sql_text
 
 _CREDITS = {"MoneyDeposited": 1, "TransferReceived": 1, "MoneyWithdrawn": -1, "TransferSent": -1}
 _STATUS = {"AccountFrozen": "frozen", "AccountUnfrozen": "open", "AccountClosed": "closed"}
@@ -99,14 +99,13 @@ class AccountSummaryProjector(Projector):
     name = "account_summary"
     handles = _HANDLES
     tables = ("projections_accountsummary",)
+    key_columns = ("account_id",)
+    row_columns = tuple(_COLUMNS.split(", "))
 
     def apply(self, span: Span) -> None:
         execute(_APPLY, span.params())
 
-    def expected(self, events: Iterable[RecordedEvent]) -> dict[Hashable, Row]:
+    def expected(self, events: Iterable[RecordedEvent]) -> Iterable[tuple[Hashable, Row]]:
         rows: dict[UUID, Summary] = {}
         fold(rows, (e for e in events if e.type in self.handles))
-        return {key: _values(row) for key, row in rows.items()}
-
-    def table_rows(self) -> dict[Hashable, Row]:
-        return {r[0]: r[1:] for r in fetch(f"SELECT account_id, {_COLUMNS} FROM projections_accountsummary")}
+        return ((key, _values(row)) for key, row in rows.items())

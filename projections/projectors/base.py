@@ -4,8 +4,8 @@
 (INSERT ... SELECT over the span's events): no event travels to Python, so a rebuild goes at the
 database's speed and the runner's memory does not grow with the log. The runner commits it
 together with the projector's checkpoint. `expected` folds the same events in plain Python (after
-upcasting) from nothing, and `verify_projections` compares it with `table_rows`: the SQL is checked
-against an independent replay, not against itself.
+upcasting) from nothing, and `verify_projections` compares its rows with the table's: the SQL is
+checked against an independent replay, not against itself.
 """
 
 from __future__ import annotations
@@ -63,18 +63,25 @@ class Projector(ABC):
     name: ClassVar[str]
     handles: ClassVar[frozenset[str]]
     tables: ClassVar[tuple[str, ...]]
+    # How verify_projections lines `expected` up with the first of `tables`: a row's key columns
+    # (the key `expected` gives, one value or a tuple) and its other columns (the Row, in order).
+    key_columns: ClassVar[tuple[str, ...]]
+    row_columns: ClassVar[tuple[str, ...]]
 
     @abstractmethod
     def apply(self, span: Span) -> None:
         """Write the effect of the span's events (those of the types in `handles`) to the tables."""
 
     @abstractmethod
-    def expected(self, events: Iterable[RecordedEvent]) -> dict[Hashable, Row]:
-        """The rows the tables should hold after every one of `events`, computed in memory."""
+    def expected(self, events: Iterable[RecordedEvent]) -> Iterable[tuple[Hashable, Row]]:
+        """The (key, row) pairs the table should hold after every one of `events`, computed in
+        Python; a projector whose rows grow with the log yields them as it goes."""
 
-    @abstractmethod
     def table_rows(self) -> dict[Hashable, Row]:
-        """The rows the tables hold, in the same shape as `expected`."""
+        """The rows the table holds, in the shape of `expected`."""
+        keys = len(self.key_columns)
+        rows = fetch(f"SELECT {', '.join(self.key_columns + self.row_columns)} FROM {self.tables[0]}")
+        return {(r[:keys] if keys > 1 else r[0]): r[keys:] for r in rows}
 
     def reset(self) -> None:
         with connection.cursor() as cursor:

@@ -9,7 +9,7 @@ from datetime import date
 from django.utils import timezone
 
 from ledger.eventstore import RecordedEvent
-from projections.projectors.base import IN_SPAN, Projector, Row, Span, execute, fetch, sql_list, sql_text
+from projections.projectors.base import IN_SPAN, Projector, Row, Span, execute, sql_list, sql_text
 
 # A transfer is counted once, on its sending side.
 _COLUMN_OF = {"MoneyDeposited": 0, "MoneyWithdrawn": 1, "TransferSent": 2}
@@ -48,14 +48,13 @@ class DailyActivityProjector(Projector):
     name = "daily_activity"
     handles = frozenset(_COLUMN_OF)
     tables = ("projections_dailyactivity",)
+    key_columns = ("day", "currency")
+    row_columns = tuple(_COLUMNS.split(", "))
 
     def apply(self, span: Span) -> None:
         execute(_APPLY, {**span.params(), "time_zone": timezone.get_current_timezone_name()})
 
-    def expected(self, events: Iterable[RecordedEvent]) -> dict[Hashable, Row]:
+    def expected(self, events: Iterable[RecordedEvent]) -> Iterable[tuple[Hashable, Row]]:
         totals: dict[tuple[date, str], Counters] = defaultdict(lambda: [0] * 6)
         fold(totals, (e for e in events if e.type in self.handles))
-        return {key: tuple(counters) for key, counters in totals.items()}
-
-    def table_rows(self) -> dict[Hashable, Row]:
-        return {(r[0], r[1]): r[2:] for r in fetch(f"SELECT day, currency, {_COLUMNS} FROM projections_dailyactivity")}
+        return ((key, tuple(counters)) for key, counters in totals.items())

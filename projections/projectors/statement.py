@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
 from uuid import UUID
 
 from ledger.eventstore import RecordedEvent
-from projections.projectors.base import IN_SPAN, Projector, Row, Span, execute, fetch, sql_text
+from projections.projectors.base import IN_SPAN, Projector, Row, Span, execute, sql_text
 
 # event type -> (kind, sign, data key of the counterparty)
 _MOVEMENTS = {
@@ -17,19 +17,16 @@ _MOVEMENTS = {
 }
 
 
-def fold(balances: dict[UUID, int], events: Iterable[RecordedEvent]) -> list[tuple[Hashable, Row]]:
-    """Lines for `events`, keyed by (account, version); `balances` is updated in place."""
-    lines = []
+def fold(balances: dict[UUID, int], events: Iterable[RecordedEvent]) -> Iterator[tuple[Hashable, Row]]:
+    """Lines for `events`, keyed by (account, version), one by one; `balances` is updated in place."""
     for e in events:
         kind, sign, counterparty = _MOVEMENTS[e.type]
         amount = sign * e.data["amount"]
         balance = balances.get(e.stream_id, 0) + amount
         balances[e.stream_id] = balance
         other = UUID(e.data[counterparty]) if counterparty else None
-        lines.append(((e.stream_id, e.version), (e.position, e.recorded_at, kind, amount, balance,
-                                                  e.data["currency"], other, e.metadata.get("actor", ""),
-                                                  e.data.get("memo", ""))))
-    return lines
+        yield (e.stream_id, e.version), (e.position, e.recorded_at, kind, amount, balance, e.data["currency"],
+                                         other, e.metadata.get("actor", ""), e.data.get("memo", ""))
 
 
 _COLUMNS = "position, recorded_at, kind, amount, balance_after, currency, counterparty_id, actor, memo"
@@ -68,13 +65,11 @@ class StatementProjector(Projector):
     name = "statement"
     handles = frozenset(_MOVEMENTS)
     tables = ("projections_statementline",)
+    key_columns = ("account_id", "version")
+    row_columns = tuple(_COLUMNS.split(", "))
 
     def apply(self, span: Span) -> None:
         execute(_APPLY, span.params())
 
-    def expected(self, events: Iterable[RecordedEvent]) -> dict[Hashable, Row]:
-        return dict(fold({}, (e for e in events if e.type in self.handles)))
-
-    def table_rows(self) -> dict[Hashable, Row]:
-        return {(r[0], r[1]): r[2:] for r in fetch(
-            f"SELECT account_id, version, {_COLUMNS} FROM projections_statementline")}
+    def expected(self, events: Iterable[RecordedEvent]) -> Iterator[tuple[Hashable, Row]]:
+        return fold({}, (e for e in events if e.type in self.handles))

@@ -75,6 +75,21 @@ def test_verify_finds_a_missing_statement_line(committed, capsys):
         call_command("rebuild_projections", "statement", "--no-input")
 
 
+def test_verify_finds_a_row_that_no_event_explains(committed, capsys):
+    some_activity()
+    runner.catch_up()
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO projections_dailyactivity (day, currency, deposits_count, deposits_sum,"
+                       " withdrawals_count, withdrawals_sum, transfers_count, transfers_sum)"
+                       " VALUES ('1999-12-31', 'EUR', 1, 100, 0, 0, 0, 0)")
+    try:
+        with pytest.raises(CommandError, match="1 differences"):
+            call_command("verify_projections", "daily_activity")
+        assert "extra    (datetime.date(1999, 12, 31), 'EUR'): table has (1, 100, 0, 0, 0, 0)" in capsys.readouterr().out
+    finally:
+        call_command("rebuild_projections", "daily_activity", "--no-input")
+
+
 def test_an_interrupted_rebuild_resumes_where_it_stopped(committed):
     for _ in range(40):
         some_activity()
