@@ -190,6 +190,13 @@ def _to_records(decided: list[AccountEvent], accounts: dict[UUID, Account], meta
 
 
 def load_account(account_id: UUID) -> Account:
-    """The current state of one account, folded from its stream (snapshot first)."""
+    """The current state of one account, folded from its stream (snapshot first).
+
+    Always from the store (a task form shows it, so it must be current), and remembered: a task
+    form's POST loads the account and then executes the command, which then need not load it again.
+    """
     loaded = store.load([account_id], command_id=None, snapshot_schema=SNAPSHOT_SCHEMA)
-    return _fold([account_id], loaded)[account_id]
+    state = _fold([account_id], loaded)[account_id]
+    if state.version:  # an unknown account number is not worth a place
+        transaction.on_commit(partial(known_states.put, {account_id: state}), robust=True)
+    return state

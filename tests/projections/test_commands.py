@@ -44,6 +44,17 @@ def test_a_rebuild_produces_tables_identical_to_the_live_ones(committed):
     assert all(not diff for diff in differences().values())
 
 
+def test_a_rebuild_leaves_its_tables_vacuumed_and_analyzed(committed):
+    some_activity()
+    call_command("rebuild_projections", "--no-input")
+
+    tables = [t for p in get_projectors() for t in p.tables]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, last_vacuum IS NOT NULL AND last_analyze IS NOT NULL"
+                       " FROM pg_stat_user_tables WHERE relname = ANY(%s)", [tables])
+        assert dict(cursor.fetchall()) == dict.fromkeys(tables, True)
+
+
 def test_verify_finds_a_row_changed_by_hand_and_fails(committed, capsys):
     ada, _ = some_activity()
     runner.catch_up()

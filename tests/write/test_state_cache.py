@@ -112,3 +112,15 @@ def test_opening_an_account_is_one_statement_and_opening_it_again_is_still_refus
     assert len(opening.captured_queries) == 1
     assert versions(ada) == [1]
     assert load_account(ada).owner == "Ada Lovelace"
+
+
+def test_a_task_form_loads_the_account_once_for_showing_and_deciding(committed):
+    ada = open_account(balance=100)
+    known_states.forget([ada])
+
+    with CaptureQueriesContext(connection) as post:
+        shown = load_account(ada)  # what the task view does before executing the form's command
+        execute(Withdraw(account_id=ada, amount=30, currency="EUR"), actor="teller")
+
+    assert len(post.captured_queries) == 2  # one load, one append
+    assert (shown.version, load_account(ada).balance) == (2, 70)
