@@ -1,11 +1,11 @@
 """The one entry point that executes any command: load, decide, append, return the position.
 
 When this process committed the last command on the accounts involved, their state is in the
-state cache and the command costs one round trip (the append); so does opening an account. Otherwise, or when the cached
-state turns out to be behind, the first attempt is optimistic and costs two (load, append). If
-another writer wins the race, the command is decided again against the new history, this time
-holding a transaction-scoped advisory lock on its streams (see eventstore.append) so that a hot
-account converges instead of thrashing.
+state cache and the command costs one round trip (the append); so does opening an account.
+Otherwise, or when the cached state turns out to be behind, the first attempt is optimistic and
+costs two (load, append). If another writer wins the race, the command is decided again against
+the new history, this time holding a transaction-scoped advisory lock on its streams (see
+eventstore.append) so that a hot account converges instead of thrashing.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from ledger.domain import commands as c
 from ledger.domain.account import Account
 from ledger.domain.errors import DomainError
 from ledger.domain.events import AccountEvent
-from ledger.state_cache import StateCache
 from ledger.serialization import (
     SNAPSHOT_SCHEMA,
     account_from_snapshot,
@@ -36,6 +35,7 @@ from ledger.serialization import (
     event_from_payload,
     event_to_payload,
 )
+from ledger.state_cache import StateCache
 
 log = logging.getLogger(__name__)
 

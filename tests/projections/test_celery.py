@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 import redis as redis_client
 
 from ledger.domain.commands import Deposit, Transfer
