@@ -6,14 +6,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 import pytest
 from django.contrib import admin
 from django.db import connection
 from django.test import RequestFactory
+from django.utils.timezone import localtime
 
 from ledger.admin import EventAdmin
 from ledger.models import Event
@@ -78,7 +80,9 @@ def _pages_to_visit(auditor) -> list[str]:
         f"{EVENTS}?command={COMMAND}",
         f"{EVENTS}?caused_by={frozen.event_id}",
         f"{EVENTS}?type=AccountClosed&stream_type=account",  # a type no event has
-        f"{EVENTS}?recorded_at__gte={date.today() + timedelta(days=2)}",  # a day with no events
+        # A day with no events, given as the date filter's own links give it: with the time zone.
+        f"{EVENTS}?" + urlencode({"recorded_at__gte": str(localtime().replace(hour=0, minute=0, second=0,
+                                                                              microsecond=0) + timedelta(days=2))}),
         f"{EVENTS}?q={STREAM}",
         f"{EVENTS}?q={frozen.event_id}",
         f"{EVENTS}?q={COMMAND}",  # the correlation and the command id of one event
