@@ -18,7 +18,7 @@ from ledger import eventstore as store
 from ledger.eventstore import Checkpoint, RecordedEvent
 from projections.models import ProjectionStatus
 from projections.projectors import Projector
-from projections.projectors.base import Row
+from projections.projectors.base import Row, raw_cursor
 
 COPY_BATCH = 10_000
 
@@ -64,8 +64,7 @@ def verify(projector: Projector) -> Verdict:
         status = ProjectionStatus.objects.filter(name=projector.name).first()
         checkpoint = Checkpoint(status.tx_id, status.position) if status else Checkpoint()
         counted = _Counting(_events_up_to(checkpoint))
-        connection.ensure_connection()
-        with psycopg.Cursor(connection.connection) as cursor:
+        with raw_cursor() as cursor:
             _load_expected(cursor, projector, projector.expected(counted))
             verdict.rows, verdict.differences = _compare(cursor, projector)
     verdict.events = counted.count

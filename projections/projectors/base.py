@@ -88,7 +88,7 @@ class Projector(ABC):
             cursor.execute(f"TRUNCATE {', '.join(self.tables)}")
 
 
-def _cursor() -> psycopg.Cursor:
+def raw_cursor() -> psycopg.Cursor:
     """A plain psycopg cursor on Django's connection, so inside the runner's transaction. (Django's
     own cursor would do, but it binds parameters in Python and logs every query in DEBUG.)"""
     connection.ensure_connection()
@@ -99,11 +99,11 @@ def _cursor() -> psycopg.Cursor:
 # a prepared statement may switch to a generic plan, made without the span's bounds, and those
 # bounds are what lets the planner tell a catch-up of ten events from a rebuild span of 200,000.
 def fetch(sql: str, params: Any = None) -> list[Row]:
-    with _cursor() as cursor:
+    with raw_cursor() as cursor:
         cursor.execute(sql, params, prepare=False)
         return cursor.fetchall()
 
 
 def execute(sql: str, params: Any = None) -> None:
-    with _cursor() as cursor:
+    with raw_cursor() as cursor:
         cursor.execute(sql, params, prepare=False)

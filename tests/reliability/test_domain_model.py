@@ -101,19 +101,12 @@ class AggregateAgainstModel(RuleBasedStateMachine):
         account_id = self.ids[slot] if slot < SLOTS else uuid4()
         self.both(c.OpenAccount(account_id=account_id, owner=owner, currency=currency, overdraft_limit=limit))
 
-    @rule(slot=st.integers(0, SLOTS - 1), amount=amounts, other_currency=st.booleans(), memo=notes,
-          offset=version_offsets)
-    def deposit(self, slot, amount, other_currency, memo, offset):
-        self.both(c.Deposit(account_id=self.ids[slot], amount=amount, memo=memo,
-                            expected_version=self.expected(slot, offset),
-                            currency=self.currency_of(slot, other_currency and amount % 7 == 0)))
-
-    @rule(slot=st.integers(0, SLOTS - 1), amount=amounts, other_currency=st.booleans(), memo=notes,
-          offset=version_offsets)
-    def withdraw(self, slot, amount, other_currency, memo, offset):
-        self.both(c.Withdraw(account_id=self.ids[slot], amount=amount, memo=memo,
-                             expected_version=self.expected(slot, offset),
-                             currency=self.currency_of(slot, other_currency and amount % 7 == 0)))
+    @rule(slot=st.integers(0, SLOTS - 1), kind=st.sampled_from([c.Deposit, c.Withdraw]), amount=amounts,
+          other_currency=st.booleans(), memo=notes, offset=version_offsets)
+    def deposit_or_withdraw(self, slot, kind, amount, other_currency, memo, offset):
+        self.both(kind(account_id=self.ids[slot], amount=amount, memo=memo,
+                       expected_version=self.expected(slot, offset),
+                       currency=self.currency_of(slot, other_currency and amount % 7 == 0)))
 
     @rule(slot=st.integers(0, SLOTS - 1), to=st.integers(0, SLOTS - 1), amount=amounts, other_currency=st.booleans(),
           memo=notes, offset=version_offsets)
