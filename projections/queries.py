@@ -23,7 +23,7 @@ ACCOUNT_SORTS = {
     "opened": ("opened_at", "account_id"), "-opened": ("-opened_at", "account_id"),
 }
 PAGE_SIZE = 25
-WAIT_POLL_SECONDS = 0.004
+WAIT_POLL_SECONDS = (0.004, 0.016)  # first pause, longest pause
 ACCOUNT_NUMBER_START = re.compile(r"[0-9a-f-]+")
 
 
@@ -176,13 +176,16 @@ def wait_until_projected(checkpoint: Checkpoint, names: tuple[str, ...] | None =
                          timeout: float = 1.5) -> bool:
     """Read-your-writes: wait briefly for the named projections (all when None) to pass `checkpoint`.
 
-    Polls every few milliseconds: a worker usually applies a command within tens of them, and each
-    poll is one primary-key read of a few rows, where a doubling pause (5, 10, 20, 40 ms, ...) kept
-    a page waiting up to its own length after the read model was ready."""
+    Polls every few milliseconds, doubling the pause up to 16 ms: a worker usually applies a
+    command within tens of them, and a pause allowed to reach 50 ms kept a page waiting up to that
+    long after the read model was ready; the cap also keeps a slow worker from costing a waiting
+    request hundreds of reads (about 100 in the whole timeout)."""
     deadline = time.monotonic() + timeout
+    pause, longest = WAIT_POLL_SECONDS
     while True:
         if projections_reached(checkpoint, names):
             return True
         if time.monotonic() >= deadline:
             return False
-        time.sleep(WAIT_POLL_SECONDS)
+        time.sleep(pause)
+        pause = min(pause * 2, longest)
