@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from django.db import IntegrityError, connection, transaction
 
+from config.db import prepared_cursor
 from ledger.upcasting import upcast
 
 
@@ -95,27 +95,6 @@ class Loaded:
     events: list[tuple[UUID, int, str, int, dict[str, Any]]] = field(default_factory=list)
 
 
-@contextmanager
-def _prepared_cursor():  # noqa: ANN202 - a Django cursor wrapper
-    """A server-binding cursor on Django's connection, for the statements every command runs.
-
-    Django's own cursors bind parameters on the client, so every execution sends the whole SQL
-    text and Postgres parses and plans it again; planning the append and load statements cost
-    about as much server time as running them. A server-binding cursor sends parameters apart,
-    so psycopg prepares a statement once it has run `prepare_threshold` times (set in the
-    database OPTIONS; Django's client-binding cursors ignore it) and later executions skip
-    parsing and planning. Wrapped the way Django wraps its own, so errors arrive as django.db
-    exceptions and DEBUG's query log and CaptureQueriesContext still see every statement (with
-    $n placeholders, so the reads that pages run, which tests EXPLAIN, stay on Django's cursors).
-    """
-    connection.close_if_health_check_failed()  # as connection.cursor() does: a dead connection is replaced
-    connection.ensure_connection()
-    raw = psycopg.Cursor(connection.connection)
-    wrapped = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
-    with wrapped as cursor:
-        yield cursor
-
-
 _LOAD = """
 SELECT 0, NULL::uuid, NULL::integer, type, NULL::smallint, jsonb_build_object('fingerprint', fingerprint),
        position, tx_id::text
@@ -144,7 +123,7 @@ ORDER BY 1, 2, 3
 def load(stream_ids: Sequence[UUID], *, command_id: UUID | None, snapshot_schema: int) -> Loaded:
     """Everything needed to decide a command, in one round trip."""
     loaded = Loaded()
-    with _prepared_cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_LOAD, {"command_id": command_id, "streams": list(stream_ids),
                                "schema": snapshot_schema})
         for kind, stream_id, version, type_, schema, text, position, tx_id in cursor.fetchall():
@@ -236,7 +215,7 @@ def append(events: Sequence[NewEvent], *, command: tuple[UUID, str, str] | None 
         # In autocommit mode the single statement is its own transaction (one round trip); inside
         # a caller's transaction a savepoint keeps a lost race from poisoning that transaction.
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
-            with _prepared_cursor() as cursor:
+            with prepared_cursor() as cursor:
                 cursor.execute(sql, params)
                 position, tx_id = cursor.fetchone()
             if position is None:  # a stream was locked by a writer deciding again
@@ -255,7 +234,7 @@ def lock_streams(stream_ids: Sequence[UUID]) -> None:
     """Wait for, and hold until the transaction ends, the advisory lock of each stream."""
     if not connection.in_atomic_block:
         raise RuntimeError("lock_streams() needs a transaction to hold the locks")
-    with _prepared_cursor() as cursor:
+    with prepared_cursor() as cursor:
         for stream_id in sorted(stream_ids):  # one fixed order, so two transfers never deadlock
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s::text, 0))", [stream_id])
 

@@ -10,9 +10,10 @@ from uuid import UUID
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from config.db import columns, load_models, prepared_cursor
 from ledger.eventstore import Checkpoint
 from projections.models import AccountSummary, DailyActivity, ProjectionStatus, StatementLine
 
@@ -24,11 +25,16 @@ ACCOUNT_SORTS = {
 }
 PAGE_SIZE = 25
 WAIT_POLL_SECONDS = (0.004, 0.016)  # first pause, longest pause
+READ_YOUR_WRITES_SECONDS = 1.5  # how long a page after a task waits for the read side
 ACCOUNT_NUMBER_START = re.compile(r"[0-9a-f-]+")
+
+# The account page's reads are prepared statements (see config.db): they run on every view of it.
+ACCOUNT_SQL = f"SELECT {columns(AccountSummary)} FROM {AccountSummary._meta.db_table} WHERE account_id = %s"
 
 
 def account_summary_get(*, account_id: UUID) -> AccountSummary | None:
-    return AccountSummary.objects.filter(account_id=account_id).first()
+    found = load_models(AccountSummary, ACCOUNT_SQL, [account_id])
+    return found[0] if found else None
 
 
 def accounts_search(*, q: str = "", status: str = "", currency: str = "", sort: str = "-activity",
@@ -53,27 +59,37 @@ def accounts_search(*, q: str = "", status: str = "", currency: str = "", sort: 
     return Paginator(accounts, PAGE_SIZE).get_page(page)
 
 
+STATEMENT_PAGE_SQL = f"""
+    SELECT {columns(StatementLine, "line")},
+           (SELECT owner FROM {AccountSummary._meta.db_table} WHERE account_id = line.counterparty_id)
+               AS counterparty_owner,
+           (SELECT count(*) FROM {StatementLine._meta.db_table} WHERE account_id = %(account)s) AS lines_total
+      FROM {StatementLine._meta.db_table} line
+     WHERE line.account_id = %(account)s
+     ORDER BY line.version DESC
+     LIMIT %(limit)s OFFSET %(offset)s"""
+
+
 def statement_page(*, account_id: UUID, page: int | str = 1) -> Page:
     """A page of the account's statement, newest first, each line with its counterparty's name, and
     how many lines the account has, in one query where a Paginator takes two and the names a third.
     The count is a subquery Postgres runs once, from the (account_id, version) index alone."""
-    of_account = StatementLine.objects.filter(account_id=account_id)
-    total = of_account.order_by().values("account_id").annotate(n=Count("*")).values("n")
-    lines = of_account.order_by("-version").annotate(
-        counterparty_owner=Subquery(AccountSummary.objects.filter(account_id=OuterRef("counterparty_id"))
-                                    .values("owner")[:1]),
-        lines_total=Subquery(total))
     try:
-        number = int(page)
+        number = max(int(page), 1)
     except (TypeError, ValueError):
         number = 1
-    if number >= 1:
-        rows = list(lines[(number - 1) * PAGE_SIZE:number * PAGE_SIZE])
+    while True:
+        rows = load_models(StatementLine, STATEMENT_PAGE_SQL, {
+            "account": account_id, "limit": PAGE_SIZE, "offset": (number - 1) * PAGE_SIZE},
+            extra=["counterparty_owner", "lines_total"])
         if rows or number == 1:
-            paginator = Paginator([], PAGE_SIZE)
-            paginator.count = rows[0].lines_total if rows else 0  # type: ignore[misc]
-            return Page(rows, number, paginator)
-    return Paginator(lines, PAGE_SIZE).get_page(page)  # past either end: the page Paginator would show
+            break
+        # Past the last page: the last page, as Paginator.get_page shows it (the total says which).
+        total = StatementLine.objects.filter(account_id=account_id).count()
+        number = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    paginator = Paginator([], PAGE_SIZE)
+    paginator.count = rows[0].lines_total if rows else 0  # type: ignore[misc]
+    return Page(rows, number, paginator)
 
 
 def account_options(*, currency: str, exclude: UUID | None, q: str = "", limit: int = 20) -> list[AccountSummary]:
@@ -164,16 +180,19 @@ def projection_lag() -> list[Lag]:
     return lags
 
 
+_CHECKPOINTS = (f"SELECT tx_id, position FROM {ProjectionStatus._meta.db_table} "
+                "WHERE %(every)s OR name = ANY(%(names)s)")
+
+
 def projections_reached(checkpoint: Checkpoint, names: tuple[str, ...] | None = None) -> bool:
-    statuses = ProjectionStatus.objects.all()
-    if names:
-        statuses = statuses.filter(name__in=names)
-    rows = list(statuses.values_list("tx_id", "position"))
+    with prepared_cursor() as cursor:  # a prepared statement: each waiting page asks every few milliseconds
+        cursor.execute(_CHECKPOINTS, {"every": not names, "names": list(names or ())})
+        rows = cursor.fetchall()
     return bool(rows) and all(Checkpoint(tx, pos) >= checkpoint for tx, pos in rows)
 
 
 def wait_until_projected(checkpoint: Checkpoint, names: tuple[str, ...] | None = None, *,
-                         timeout: float = 1.5) -> bool:
+                         timeout: float = READ_YOUR_WRITES_SECONDS) -> bool:
     """Read-your-writes: wait briefly for the named projections (all when None) to pass `checkpoint`.
 
     Polls every few milliseconds, doubling the pause up to 16 ms: a worker usually applies a

@@ -19,6 +19,7 @@ from ledger.history import account_history
 from ledger.roles import Task, may_audit, may_perform
 from ledger.views import tasks_for
 from projections import queries
+from projections.rows import account_rows, statement_rows
 
 STATUSES = ("open", "frozen", "closed")
 TIMELINE_ROWS = 200
@@ -63,7 +64,7 @@ def accounts(request: HttpRequest) -> HttpResponse:
     page = queries.accounts_search(**filters, page=request.GET.get("page", 1))
     template = "projections/accounts.html"
     return render(request, _partial(request, template, "results"), {
-        "page": page, "filters": filters, "statuses": STATUSES, "currencies": list(CURRENCIES),
+        "page": page, "account_rows": account_rows(page), "filters": filters, "statuses": STATUSES, "currencies": list(CURRENCIES),
         "sorts": queries.ACCOUNT_SORTS, "may_open": may_perform(request.user, Task.OPEN)})
 
 
@@ -80,12 +81,17 @@ def account(request: HttpRequest, account_id: UUID) -> HttpResponse:
     """The account page. `?after=tx.position` (set after a task) waits until the read side has
     the command's events; if it takes longer, the page says so and refreshes itself."""
     after = _parse_after(request.GET.get("after"))
-    processing = after is not None and not queries.wait_until_projected(after, ACCOUNT_PAGE_PROJECTIONS)
+    # A page showing "processing" asks again every second by itself (`poll=1`): those requests
+    # look once and do not wait, or a stalled read side would hold a web worker per open page.
+    timeout = 0 if request.GET.get("poll") else queries.READ_YOUR_WRITES_SECONDS
+    processing = after is not None and not queries.wait_until_projected(after, ACCOUNT_PAGE_PROJECTIONS,
+                                                                         timeout=timeout)
     summary = queries.account_summary_get(account_id=account_id)
     if summary is None and not processing:
         raise Http404("There is no account with this number.")
     statement = queries.statement_page(account_id=account_id, page=request.GET.get("page", 1))
-    context = {"summary": summary, "statement": statement, "processing": processing,
+    context = {"summary": summary, "statement": statement, "statement_rows": statement_rows(statement),
+               "processing": processing,
                "after": request.GET.get("after", ""), "account_id": account_id,
                "tasks": tasks_for(request.user, summary.status) if summary else [],
                "may_audit": may_audit(request.user)}

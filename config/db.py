@@ -1,0 +1,63 @@
+"""Written-out statements on Django's connection, prepared by Postgres once and run many times.
+
+For the statements the hot paths run on every command or page view: the event store's load and
+append, and the session, user, account and statement reads of a page. Building such a query with
+the ORM cost more than running it, and Postgres planning it again on every run cost about as much
+server time as executing it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import psycopg
+from django.db import connection
+from django.db.models import Model
+
+M = TypeVar("M", bound=Model)
+
+
+@contextmanager
+def prepared_cursor() -> Iterator[Any]:
+    """A server-binding cursor on Django's connection.
+
+    Django's own cursors bind parameters on the client, so every execution sends the whole SQL
+    text and Postgres parses and plans it again. A server-binding cursor sends parameters apart,
+    so psycopg prepares a statement once it has run `prepare_threshold` times (set in the
+    database OPTIONS; Django's client-binding cursors ignore it) and later executions skip
+    parsing and planning. Wrapped the way Django wraps its own, so errors arrive as django.db
+    exceptions and DEBUG's query log and CaptureQueriesContext still see every statement (with
+    $n placeholders).
+    """
+    connection.close_if_health_check_failed()  # as connection.cursor() does: a dead connection is replaced
+    connection.ensure_connection()
+    raw = psycopg.Cursor(connection.connection)
+    wrapped = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    with wrapped as cursor:
+        yield cursor
+
+
+def columns(model: type[Model], alias: str = "") -> str:
+    """The model's columns, in field order, for the SELECT list of a query load_models reads."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f'{prefix}"{f.column}"' for f in model._meta.concrete_fields)
+
+
+def load_models(model: type[M], sql: str, params: Sequence[Any] | dict[str, Any],
+                extra: Sequence[str] = ()) -> list[M]:
+    """Instances of `model` from a prepared statement whose columns are `columns(model)` followed
+    by one column for each name in `extra`, set on each instance as an attribute."""
+    names = [f.attname for f in model._meta.concrete_fields]
+    width = len(names)
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    found = []
+    for row in rows:
+        instance = model.from_db(connection.alias, names, row[:width])
+        for name, value in zip(extra, row[width:], strict=True):
+            setattr(instance, name, value)
+        found.append(instance)
+    return found
