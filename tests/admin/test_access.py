@@ -7,8 +7,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission, User
+from django.db import connection
 from django.shortcuts import resolve_url
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from ledger.models import Event
@@ -47,6 +50,18 @@ def test_an_auditor_holds_no_staff_flag_and_no_model_permission(user):
     person = user(Role.AUDITOR)
 
     assert not person.is_staff and not person.has_perm("ledger.view_event")
+
+
+def test_model_permissions_held_directly_and_through_a_group_are_read_in_one_query(user):
+    person = user(Role.AUDITOR)
+    person.user_permissions.add(Permission.objects.get(codename="view_event"))
+    Group.objects.get(name=Role.AUDITOR.value).permissions.add(Permission.objects.get(codename="view_user"))
+    person = User.objects.get(pk=person.pk)  # no permissions cached on it yet
+
+    with CaptureQueriesContext(connection) as ran:
+        held = person.get_all_permissions()
+        assert person.has_perm("ledger.view_event") and person.has_module_perms("auth")
+    assert held == {"ledger.view_event", "auth.view_user"} and len(ran) == 1
 
 
 def test_a_signed_out_visitor_is_sent_to_log_in(client: Client, pages):
