@@ -3,7 +3,7 @@
 Page numbers reach the newest CAP events of any filter (a count stopped at CAP + 1 rows costs a
 few milliseconds on any table size); beyond them an "older" link moves a keyset cursor
 (?before=<position>) down the primary key. The total of an unfiltered list is the planner's own
-estimate, pg_class.reltuples, shown as such.
+estimate, pg_class.reltuples, shown as such; when it is far above the cap, that list is not counted.
 """
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ from django.core.paginator import Paginator
 from django.db import connection
 
 CAP = 10_000
+# An unfiltered list whose table the planner estimates at more than this many times CAP rows is
+# not counted: the event table is append-only (a trigger refuses DELETE and TRUNCATE), and no
+# estimate is that far above the rows it stands for.
+SURELY_MORE = 10
 
 
 class CappedCountPaginator(Paginator):
@@ -23,6 +27,8 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def _counted(self) -> int:
+        if (self._reltuples or 0) > SURELY_MORE * self.cap:
+            return self.cap + 1  # the count, 10,001 rows read on every page, would say the same
         return self.object_list[: self.cap + 1].count()
 
     @cached_property
@@ -35,15 +41,20 @@ class CappedCountPaginator(Paginator):
         return self._counted > self.cap
 
     @cached_property
-    def estimate(self) -> int | None:
-        """The planner's row estimate for an unfiltered list; None when filtered or never analysed."""
+    def _reltuples(self) -> int | None:
+        """The planner's row estimate for an unfiltered list (-1 if never analysed); None when filtered."""
         if self.object_list.query.where:
             return None
         with connection.cursor() as cursor:
             cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
                            [self.object_list.model._meta.db_table])
-            reltuples = cursor.fetchone()[0]
-        return _roughly(reltuples) if reltuples > self.cap else None
+            return cursor.fetchone()[0]
+
+    @property
+    def estimate(self) -> int | None:
+        """The planner's row estimate for an unfiltered list; None when filtered or never analysed."""
+        reltuples = self._reltuples
+        return _roughly(reltuples) if (reltuples or 0) > self.cap else None
 
 
 def _roughly(value: int) -> int:

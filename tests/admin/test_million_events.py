@@ -142,6 +142,14 @@ def test_the_list_counts_no_further_than_its_page_numbers_reach(auditor):
     assert [e.pk for e in next_rows][:2] == [1_000_000 - 100, 1_000_000 - 101]
 
 
+def test_the_unfiltered_list_counts_no_events_when_the_estimate_is_far_above_the_cap(auditor):
+    with _statements() as ran:
+        listing = auditor.get(EVENTS)
+
+    assert listing.context["cl"].paginator.truncated
+    assert [sql for sql, _ in ran if "COUNT(" in sql.upper()] == []
+
+
 def test_the_stream_view_folds_a_hundred_events_spread_over_the_table(auditor):
     timeline = auditor.get(stream_url(STREAM)).context["timeline"]
 
