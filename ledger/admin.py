@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from functools import cached_property
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 from uuid import UUID
 
 from django.contrib import admin
@@ -197,7 +197,10 @@ class EventAdmin(admin.ModelAdmin):
         return reverse("admin:ledger_event_changelist", current_app=self.admin_site.name)
 
     def _list_url(self, **params: Any) -> str:
-        return f"{self._changelist_url}?{urlencode(params)}"
+        # Each value quoted as urlencode quotes it, without urlencode's checks of its argument,
+        # which cost more than the quoting: this runs twice on every row of the list.
+        query = "&".join([f"{name}={quote_plus(str(value))}" for name, value in params.items()])
+        return f"{self._changelist_url}?{query}"
 
     def _event_url(self, event: Event) -> str:
         return reverse("admin:ledger_event_change", args=[event.pk], current_app=self.admin_site.name)
