@@ -26,7 +26,6 @@ from ledger.admin_timeline import stream_timeline
 from ledger.models import Event
 from ledger.roles import may_audit
 
-
 COUNT_LIMIT = 1_000  # "N events" next to a link; bounded, since a link may match many
 
 

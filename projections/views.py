@@ -64,8 +64,9 @@ def accounts(request: HttpRequest) -> HttpResponse:
     page = queries.accounts_search(**filters, page=request.GET.get("page", 1))
     template = "projections/accounts.html"
     return render(request, _partial(request, template, "results"), {
-        "page": page, "account_rows": account_rows(page), "filters": filters, "statuses": STATUSES, "currencies": list(CURRENCIES),
-        "sorts": queries.ACCOUNT_SORTS, "may_open": may_perform(request.user, Task.OPEN)})
+        "page": page, "account_rows": account_rows(page), "filters": filters, "statuses": STATUSES,
+        "currencies": list(CURRENCIES), "sorts": queries.ACCOUNT_SORTS,
+        "may_open": may_perform(request.user, Task.OPEN)})
 
 
 def _parse_after(value: str | None) -> Checkpoint | None:
@@ -91,8 +92,7 @@ def account(request: HttpRequest, account_id: UUID) -> HttpResponse:
         raise Http404("There is no account with this number.")
     statement = queries.statement_page(account_id=account_id, page=request.GET.get("page", 1))
     context = {"summary": summary, "statement": statement, "statement_rows": statement_rows(statement),
-               "processing": processing,
-               "after": request.GET.get("after", ""), "account_id": account_id,
+               "processing": processing, "after": request.GET.get("after", ""), "account_id": account_id,
                "tasks": tasks_for(request.user, summary.status) if summary else [],
                "may_audit": may_audit(request.user)}
     template = "projections/account.html"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 from uuid import UUID
 
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class AccountEvent:
     """Every event belongs to one account's stream; `account_id` is that stream's id."""

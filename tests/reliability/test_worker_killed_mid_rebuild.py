@@ -13,8 +13,7 @@ import pytest
 from celery import Celery
 
 from projections import runner
-from tests.processes import ROOT, RedisProcess, wait_until
-from tests.processes import CeleryProcess
+from tests.processes import ROOT, CeleryProcess, RedisProcess, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR is not set")]
 
