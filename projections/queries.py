@@ -78,18 +78,20 @@ def statement_page(*, account_id: UUID, page: int | str = 1) -> Page:
         number = max(int(page), 1)
     except (TypeError, ValueError):
         number = 1
-    while True:
-        rows = load_models(StatementLine, STATEMENT_PAGE_SQL, {
-            "account": account_id, "limit": PAGE_SIZE, "offset": (number - 1) * PAGE_SIZE},
-            extra=["counterparty_owner", "lines_total"])
-        if rows or number == 1:
-            break
-        # Past the last page: the last page, as Paginator.get_page shows it (the total says which).
+    rows = _statement_lines(account_id, number)
+    if not rows and number > 1:  # past the last page: the last page, as Paginator.get_page shows it
         total = StatementLine.objects.filter(account_id=account_id).count()
         number = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+        rows = _statement_lines(account_id, number)
     paginator = Paginator([], PAGE_SIZE)
     paginator.count = rows[0].lines_total if rows else 0  # type: ignore[misc]
     return Page(rows, number, paginator)
+
+
+def _statement_lines(account_id: UUID, number: int) -> list[StatementLine]:
+    return load_models(StatementLine, STATEMENT_PAGE_SQL,
+                       {"account": account_id, "limit": PAGE_SIZE, "offset": (number - 1) * PAGE_SIZE},
+                       extra=["counterparty_owner", "lines_total"])
 
 
 def account_options(*, currency: str, exclude: UUID | None, q: str = "", limit: int = 20) -> list[AccountSummary]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import html
+from uuid import uuid4
 
 import pytest
 from django.db import connection
@@ -15,6 +16,7 @@ from ledger.execute import execute
 from ledger.roles import Role
 from projections import runner
 from projections.models import ProjectionStatus
+from projections.queries import PAGE_SIZE
 from tests.write.helpers import open_account
 
 pytestmark = pytest.mark.usefixtures("committed")
@@ -73,3 +75,20 @@ def test_a_page_that_polls_while_processing_looks_once_and_a_page_after_a_task_w
     assert f"?after={ahead}&amp;poll=1" in waited  # the page polls with poll=1
     assert polled_reads == 1
     assert waited_reads > 1  # it asked again until its time was up
+
+
+def test_pager_links_keep_the_filters_and_drop_the_wait_after_a_task(client_for):
+    teller = client_for(Role.TELLER)
+    tag = uuid4().hex[:8]
+    for n in range(PAGE_SIZE + 1):
+        open_account(owner=f"Pager {tag} {n:02}")
+    runner.catch_up()
+
+    page = teller.get("/accounts/", {"q": f"pager {tag}", "sort": "owner", "after": "1.1", "poll": "1"})
+    body = page.content.decode()
+
+    following = f"?q=pager+{tag}&amp;sort=owner&amp;page=2"
+    assert f'<a href="{following}" hx-get="{following}"' in body
+    second = teller.get("/accounts/", {"q": f"pager {tag}", "sort": "owner", "page": "2"}).content.decode()
+    assert f"Pager {tag} {PAGE_SIZE:02}" in second and "Page 2 of 2" in second
+    assert '?q=pager+' + tag + '&amp;sort=owner&amp;page=1"' in second
