@@ -7,7 +7,7 @@ form is the same command and is applied once.
 from __future__ import annotations
 
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4, uuid5
 
 from django import forms
 
@@ -55,6 +55,16 @@ def _amount(label: str = "Amount") -> forms.CharField:
                            widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
 
 
+# The new account's number derives from the form's command id, so a resubmitted form (the same command
+# id) asks for the same account and is answered as the first time. Derived, not carried in the form:
+# a client cannot choose the number of an account that already exists (or is yet to be opened).
+ACCOUNT_ID_NAMESPACE = UUID("3a0c5f0e-7d2b-5b1e-9c4a-6f8e2d1b0a97")
+
+
+def account_id_for(command_id: UUID) -> UUID:
+    return uuid5(ACCOUNT_ID_NAMESPACE, str(command_id))
+
+
 class OpenAccountForm(TaskForm):
     owner = forms.CharField(label="Owner's full name", max_length=MAX_OWNER_LENGTH, strip=True,
                             error_messages={"required": "Enter the account owner's name.",
@@ -70,7 +80,8 @@ class OpenAccountForm(TaskForm):
         limit = self.amount_in("overdraft_limit", currency, required=False)
         if limit is None:
             return None
-        return c.OpenAccount(account_id=uuid4(), command_id=self.cleaned_data["command_id"],
+        command_id = self.cleaned_data["command_id"]
+        return c.OpenAccount(account_id=account_id_for(command_id), command_id=command_id,
                              owner=self.cleaned_data["owner"], currency=currency, overdraft_limit=limit)
 
 
