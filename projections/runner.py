@@ -70,26 +70,47 @@ def ensure_status_rows(projectors: Iterable[Projector]) -> None:
                                          ignore_conflicts=True)
 
 
+# The SQLSTATE of a lock wait that ran out of lock_timeout: the one error that means "busy".
+LOCK_NOT_AVAILABLE = "55P03"
+
+
 def try_lock(names: Iterable[str], *, wait_seconds: float = 0) -> list[str]:
     """Take the advisory lock of each projector that no other runner holds (waiting up to
-    `wait_seconds` for a busy one); return the names locked."""
-    locked = []
-    with connection.cursor() as cursor:
-        for name in names:
-            if wait_seconds > 0:
-                cursor.execute("SELECT set_config('lock_timeout', %s, false)", [f"{int(wait_seconds * 1000)}ms"])
-                try:
-                    cursor.execute("SELECT pg_advisory_lock(%s)", [lock_key(name)])
+    `wait_seconds` for a busy one); return the names locked. Any error but a lock timeout (a lost
+    connection, a cancelled statement) propagates, with the locks taken so far released."""
+    locked: list[str] = []
+    try:
+        with connection.cursor() as cursor:
+            for name in names:
+                if _lock(cursor, lock_key(name), wait_seconds):
                     locked.append(name)
-                except OperationalError:  # lock_timeout: another runner still holds it
-                    pass
-                finally:
-                    cursor.execute("SELECT set_config('lock_timeout', '0', false)")
-            else:
-                cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_key(name)])
-                if cursor.fetchone()[0]:
-                    locked.append(name)
+    except BaseException:
+        if locked and not _connection_lost():
+            unlock(locked)
+        raise
     return locked
+
+
+def _lock(cursor, key: int, wait_seconds: float) -> bool:  # noqa: ANN001 - a Django cursor
+    if wait_seconds <= 0:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        return cursor.fetchone()[0]
+    cursor.execute("SELECT set_config('lock_timeout', %s, false)", [f"{int(wait_seconds * 1000)}ms"])
+    try:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+        return True
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            return False  # another runner still holds it
+        raise
+    finally:
+        # On a lost connection there is no session to reset, and trying would hide the real error.
+        if not _connection_lost():
+            cursor.execute("SELECT set_config('lock_timeout', '0', false)")
+
+
+def _connection_lost() -> bool:
+    return connection.connection is None or connection.connection.closed
 
 
 def unlock(names: Iterable[str]) -> None:

@@ -7,10 +7,13 @@ import signal
 import subprocess
 import sys
 import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections
 
 from ledger.domain.commands import Deposit, FreezeAccount, Transfer, Withdraw
 from ledger.execute import execute
@@ -209,3 +212,72 @@ def test_projectors_caught_up_side_by_side_fail_alone(committed, exploding):
     assert ProjectionStatus.objects.get(name="exploding").last_error_position == withdrawal.position
     assert AccountSummary.objects.get(account_id=good).balance == 100
     assert set(counted) == {"exploding", "account_summary"}  # each bar hears of its own projector
+
+
+@contextmanager
+def another_runner_holding(name: str):
+    """A second session holding projector `name`'s advisory lock, as a busy runner would."""
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [runner.lock_key(name)])
+        yield other
+
+
+@contextmanager
+def when_this_session_waits_for_a_lock(action: str):
+    """Run `action` (pg_terminate_backend or pg_cancel_backend) on this thread's database session
+    as soon as it is seen waiting for a lock."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+
+    def interrupt() -> None:
+        with psycopg.connect(**connection.get_connection_params(), autocommit=True) as admin:
+            for _ in range(500):
+                if admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'",
+                                 [pid]).fetchone():
+                    admin.execute(f"SELECT {action}(%s)", [pid])
+                    return
+                time.sleep(0.01)
+
+    thread = threading.Thread(target=interrupt)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+
+
+def test_a_runner_whose_connection_is_lost_while_waiting_for_the_lock_hears_of_it_not_busy(committed):
+    with another_runner_holding("statement"), when_this_session_waits_for_a_lock("pg_terminate_backend"):
+        with pytest.raises(OperationalError) as raised:
+            runner.reset(["statement"], wait_seconds=10)
+    connection.close()  # the lost one
+
+    # The server's own reason, not "busy" and not a later "the connection is lost" hiding it.
+    assert isinstance(raised.value.__cause__, psycopg.errors.AdminShutdown)
+    assert runner.try_lock(["statement"]) == ["statement"]  # a new connection takes it at once
+    runner.unlock(["statement"])
+
+
+def test_a_cancelled_lock_wait_raises_and_leaves_no_lock_and_no_timeout_behind(committed):
+    with another_runner_holding("statement") as other, when_this_session_waits_for_a_lock("pg_cancel_backend"):
+        with pytest.raises(OperationalError) as raised:
+            runner.try_lock(["account_summary", "statement"], wait_seconds=10)
+        taken = other.execute("SELECT pg_try_advisory_lock(%s)", [runner.lock_key("account_summary")]).fetchone()[0]
+
+    assert isinstance(raised.value.__cause__, psycopg.errors.QueryCanceled)
+    assert taken  # the lock taken before the cancelled wait was given back
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "0"
+
+
+def test_a_lock_another_runner_keeps_past_the_wait_is_busy(committed):
+    with another_runner_holding("statement"):
+        assert runner.try_lock(["statement"], wait_seconds=0.2) == []
+        with pytest.raises(RuntimeError, match="busy in another runner"):
+            runner.reset(["statement"], wait_seconds=0.2)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "0"
