@@ -57,7 +57,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
+    "config.middleware.HtmxMiddleware",  # django_htmx's, with unreadable HX-* headers taken as absent
 ]
 
 ROOT_URLCONF = "config.urls"

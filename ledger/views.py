@@ -7,8 +7,9 @@ projections have caught up with it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
@@ -24,6 +25,7 @@ from ledger.domain.errors import DomainError
 from ledger.execute import CommandResult, execute, load_account
 from ledger.roles import Task, may_perform
 
+log = logging.getLogger(__name__)
 UNPROCESSABLE = 422  # the form was understood but refused: the same page, with the reasons
 
 
@@ -69,17 +71,29 @@ def _execute(request: HttpRequest, form: forms.TaskForm, command) -> CommandResu
 
 def _in_account_page(request: HttpRequest, account_id: UUID | None) -> bool:
     """True when the form sits in the task panel of the account page (not on a page of its own)."""
-    current = urlparse(request.htmx.current_url or "").path if request.htmx else ""
-    return account_id is not None and current == reverse("account", args=[account_id])
+    if account_id is None or not request.htmx or not request.htmx.current_url:
+        return False
+    try:
+        current = urlsplit(request.htmx.current_url).path
+    except ValueError:  # the header is client input: one that does not parse names no page
+        return False
+    return current == reverse("account", args=[account_id])
 
 
 def _after(request: HttpRequest, account_id: UUID, result: CommandResult) -> HttpResponse:
     url = f"{reverse('account', args=[account_id])}?after={result.tx_id}.{result.position}"
-    if not request.htmx:
+    try:
+        if not request.htmx:
+            return HttpResponseRedirect(url, status=303)
+        if _in_account_page(request, account_id):  # refresh the account part of the page in place
+            return HttpResponseLocation(url, target="#account", swap="outerHTML", select="#account")
+        return HttpResponseClientRedirect(url)
+    except Exception:
+        # The command is recorded: an error page now would tell the teller it was not (and invite
+        # doing it again). The plain redirect always works; htmx follows it too.
+        log.exception("choosing the answer to command %s failed; answering with a plain redirect",
+                      result.command_id)
         return HttpResponseRedirect(url, status=303)
-    if _in_account_page(request, account_id):  # refresh the account part of the page in place
-        return HttpResponseLocation(url, target="#account", swap="outerHTML", select="#account")
-    return HttpResponseClientRedirect(url)
 
 
 def _render(request: HttpRequest, context: dict, status: int) -> HttpResponse:
