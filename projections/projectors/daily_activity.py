@@ -17,8 +17,9 @@ Counters = list[int]  # deposits count, sum, withdrawals count, sum, transfers c
 
 
 def fold(totals: dict[tuple[date, str], Counters], events: Iterable[RecordedEvent]) -> None:
+    zone = timezone.get_default_timezone()
     for e in events:
-        day = timezone.localdate(e.recorded_at)
+        day = timezone.localdate(e.recorded_at, zone)
         counters = totals[(day, e.data["currency"])]
         column = _COLUMN_OF[e.type] * 2
         counters[column] += 1
@@ -32,8 +33,10 @@ _COUNTERS = ", ".join(
     f"coalesce(sum((e.data ->> 'amount')::bigint) FILTER (WHERE e.type = {sql_text(t)}), 0)"
     for t in sorted(_COLUMN_OF, key=_COLUMN_OF.__getitem__))
 
-# The span's totals per day (in the site's time zone, as timezone.localdate) and currency are added
-# to the stored ones: increments, not a read-modify-write.
+# The span's totals per day and currency are added to the stored ones: increments, not a
+# read-modify-write. Days are those of the configured zone (settings.TIME_ZONE), never of whatever
+# zone happens to be active in the process that applies the span (timezone.override, a request's
+# zone): the table must not depend on who caught it up.
 _APPLY = f"""
 INSERT INTO projections_dailyactivity (day, currency, {_COLUMNS})
 SELECT (e.recorded_at AT TIME ZONE %(time_zone)s)::date, e.data ->> 'currency', {_COUNTERS}
@@ -52,7 +55,7 @@ class DailyActivityProjector(Projector):
     row_columns = tuple(_COLUMNS.split(", "))
 
     def apply(self, span: Span) -> None:
-        execute(_APPLY, {**span.params(), "time_zone": timezone.get_current_timezone_name()})
+        execute(_APPLY, {**span.params(), "time_zone": timezone.get_default_timezone_name()})
 
     def expected(self, events: Iterable[RecordedEvent]) -> Iterable[tuple[Hashable, Row]]:
         totals: dict[tuple[date, str], Counters] = defaultdict(lambda: [0] * 6)

@@ -9,19 +9,22 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
+from uuid import uuid4
 
 import psycopg
 import pytest
 from django.db import OperationalError, connection, connections
+from django.utils import timezone
 
-from ledger.domain.commands import Deposit, FreezeAccount, Transfer, Withdraw
+from ledger.domain.commands import Deposit, FreezeAccount, OpenAccount, Transfer, Withdraw
 from ledger.execute import execute
 from projections import runner
 from projections.models import AccountSummary, DailyActivity, ProjectionStatus, StatementLine
 from projections.projectors import PROJECTORS, Projector
 from projections.projectors.base import IN_SPAN, fetch
-from tests.projections.helpers import differences
+from tests.projections.helpers import differences, verify_command_exit_code
 from tests.write.helpers import open_account
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -281,3 +284,29 @@ def test_a_lock_another_runner_keeps_past_the_wait_is_busy(committed):
     with connection.cursor() as cursor:
         cursor.execute("SHOW lock_timeout")
         assert cursor.fetchone()[0] == "0"
+
+
+def sek_deposits_on(*days: date) -> list[tuple[int, int]]:
+    rows = dict(((r.day, (r.deposits_count, r.deposits_sum)) for r in
+                 DailyActivity.objects.filter(currency="SEK", day__in=days)))
+    return [rows.get(day, (0, 0)) for day in days]
+
+
+def test_daily_totals_fall_on_days_of_the_configured_zone_whatever_zone_is_active(committed, settings):
+    assert settings.TIME_ZONE == "UTC"
+    runner.catch_up()
+    noon = datetime(2003, 3, 1, 12, tzinfo=UTC)  # already 2 a.m. on the 2nd in Kiritimati (UTC+14)
+    first, second = date(2003, 3, 1), date(2003, 3, 2)
+    before = sek_deposits_on(first, second)
+    account = uuid4()
+    execute(OpenAccount(account_id=account, owner="Ada", currency="SEK"), actor="teller", recorded_at=noon)
+    execute(Deposit(account_id=account, amount=4_200, currency="SEK"), actor="teller", recorded_at=noon)
+
+    with timezone.override("Pacific/Kiritimati"):
+        runner.catch_up()
+        assert verify_command_exit_code() == 0  # the replay, in the same active zone, agrees
+
+    (first_count, first_sum), second_day = sek_deposits_on(first, second)
+    assert (first_count - before[0][0], first_sum - before[0][1]) == (1, 4_200)
+    assert second_day == before[1]
+    assert verify_command_exit_code() == 0  # and so does one with no zone active
