@@ -3,6 +3,7 @@ a task answer 5xx, and a recorded command is always answered with its redirect."
 
 from __future__ import annotations
 
+from urllib.parse import quote
 from uuid import UUID, uuid4
 
 import pytest
@@ -12,6 +13,8 @@ from django.test import Client, RequestFactory
 from django_htmx.middleware import HtmxDetails
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+
+from config.middleware import ReadableHtmxDetails
 
 from ledger.execute import load_account
 from ledger.roles import Role
@@ -156,3 +159,47 @@ def test_an_unparsable_current_url_still_lets_a_status_task_through(supervisor):
 
     assert response.status_code == 200 and "HX-Redirect" in response
     assert load_account(account).status.value == "frozen"
+
+
+ATTRIBUTES = {"HX-Current-URL": "current_url", "HX-Target": "target", "HX-Trigger": "trigger",
+              "HX-Trigger-Name": "trigger_name", "HX-Prompt": "prompt", "HX-Source": "source",
+              "HX-Request-Type": "request_type"}
+
+
+def details(**headers: str) -> ReadableHtmxDetails:
+    return ReadableHtmxDetails(RequestFactory().get("/", headers={"HX-Request": "true", **headers}))
+
+
+@given(header=st.sampled_from(sorted(ATTRIBUTES)), before=st.text(), control=st.characters(
+    codec="utf-8", categories=["Cc"]), after=st.text(), encoded=st.booleans())
+def test_an_hx_header_holding_a_control_character_reads_as_absent(header, before, control, after, encoded):
+    value = before + control + after
+    sent = {header: quote(value) if encoded else value}
+    if encoded:
+        sent[f"{header}-URI-AutoEncoded"] = "true"
+
+    assert getattr(details(**sent), ATTRIBUTES[header]) is None
+
+
+@pytest.mark.parametrize("url", ["http://[", "http://[::1", "http://[zz]/", "http://a]b/", "http://\uff03/",
+                                 "http://testserver:99999999/", "http://testserver/accounts/é/"])
+def test_a_current_url_that_does_not_parse_reads_as_absent(url):
+    assert details(**{"HX-Current-URL": url}).current_url is None
+
+
+def test_readable_headers_read_as_sent():
+    htmx = details(**{"HX-Current-URL": "http://testserver/accounts/6f1c/?page=2", "HX-Target": "statement",
+                      "HX-Prompt": "caf%C3%A9 %E6%97%A5%E6%9C%AC", "HX-Prompt-URI-AutoEncoded": "true",
+                      "Triggering-Event": '{"type": "click"}'})
+
+    assert bool(htmx) and htmx.current_url == "http://testserver/accounts/6f1c/?page=2"
+    assert (htmx.target, htmx.prompt, htmx.triggering_event) == ("statement", "café 日本", {"type": "click"})
+
+
+@pytest.mark.parametrize("event", ["[" * 100_000, "{", "not json"])
+def test_a_triggering_event_that_does_not_parse_reads_as_absent(event):
+    assert details(**{"Triggering-Event": event}).triggering_event is None
+
+
+def test_a_request_header_with_a_control_character_is_not_an_htmx_request():
+    assert not details(**{"HX-Request": "true\x00"})
