@@ -4,6 +4,7 @@ Celery and shows its progress. Auditors look; only superusers (operators) may re
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import floatformat
@@ -12,6 +13,17 @@ from django.utils.html import format_html
 from projections.models import ProjectionStatus
 from projections.queries import Lag, projection_lag
 from projections.tasks import rebuild
+
+
+class ProjectionChangeList(ChangeList):
+    """The page's rows, each given its own lag: the lags belong to this request's rows, never to the
+    ModelAdmin, which is one instance shared by every request (and thread) of the process."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        lags = {lag.name: lag for lag in projection_lag()}  # one query for the whole page
+        for status in self.result_list:  # evaluates the page's queryset once; the template reuses it
+            status.lag = lags.get(status.name)
 
 
 @admin.register(ProjectionStatus)
@@ -40,12 +52,12 @@ class ProjectionStatusAdmin(admin.ModelAdmin):
     def has_rebuild_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):  # noqa: ANN201
-        self._lags = {lag.name: lag for lag in projection_lag()}  # one query for the whole page
-        return super().changelist_view(request, extra_context)
+    def get_changelist(self, request: HttpRequest, **kwargs: object) -> type[ChangeList]:
+        return ProjectionChangeList
 
-    def _lag(self, status: ProjectionStatus) -> Lag | None:
-        return getattr(self, "_lags", {}).get(status.name)
+    @staticmethod
+    def _lag(status: ProjectionStatus) -> Lag | None:
+        return getattr(status, "lag", None)
 
     @admin.display(description="State")
     def state(self, status: ProjectionStatus) -> str:
