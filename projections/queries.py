@@ -27,6 +27,18 @@ PAGE_SIZE = 25
 WAIT_POLL_SECONDS = (0.004, 0.016)  # first pause, longest pause
 READ_YOUR_WRITES_SECONDS = 1.5  # how long a page after a task waits for the read side
 ACCOUNT_NUMBER_START = re.compile(r"[0-9a-f-]+")
+# Statement pages beyond this would need an OFFSET past what Postgres counts (bigint); no account
+# has that many lines, so asking for one is asking for the last page.
+LAST_STATEMENT_PAGE = (2**63 - 1) // PAGE_SIZE
+# What Postgres text cannot hold: NUL (psycopg refuses to send it) and lone surrogates (not UTF-8).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> bool:
+    """Whether `text` can be compared with Postgres text. Text that cannot is in no column, so a
+    search or filter for it matches nothing, and is answered without asking the database."""
+    return _UNSTORABLE.search(text) is None
+
 
 # The account page's reads are prepared statements (see config.db): they run on every view of it.
 ACCOUNT_SQL = f"SELECT {columns(AccountSummary)} FROM {AccountSummary._meta.db_table} WHERE account_id = %s"
@@ -40,6 +52,8 @@ def account_summary_get(*, account_id: UUID) -> AccountSummary | None:
 def accounts_search(*, q: str = "", status: str = "", currency: str = "", sort: str = "-activity",
                     page: int | str = 1) -> Page:
     accounts: QuerySet[AccountSummary] = AccountSummary.objects.all()
+    if not all(storable(text) for text in (q, status, currency)):
+        return Paginator(accounts.none(), PAGE_SIZE).get_page(page)
     q = q.strip()
     if q:
         try:
@@ -75,8 +89,8 @@ def statement_page(*, account_id: UUID, page: int | str = 1) -> Page:
     how many lines the account has, in one query where a Paginator takes two and the names a third.
     The count is a subquery Postgres runs once, from the (account_id, version) index alone."""
     try:
-        number = max(int(page), 1)
-    except (TypeError, ValueError):
+        number = min(max(int(page), 1), LAST_STATEMENT_PAGE)
+    except (TypeError, ValueError):  # not a number, or one of more digits than int() reads
         number = 1
     rows = _statement_lines(account_id, number)
     if not rows and number > 1:  # past the last page: the last page, as Paginator.get_page shows it
@@ -99,6 +113,8 @@ def account_options(*, currency: str, exclude: UUID | None, q: str = "", limit: 
     accounts = AccountSummary.objects.filter(currency=currency).exclude(status="closed")
     if exclude:
         accounts = accounts.exclude(account_id=exclude)
+    if not storable(q):
+        return []
     if q.strip():
         accounts = accounts.filter(owner__icontains=q.strip())
     return list(accounts.order_by("owner")[:limit])

@@ -4,7 +4,8 @@ only for the historical view."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from uuid import UUID
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -101,23 +102,42 @@ def account(request: HttpRequest, account_id: UUID) -> HttpResponse:
     return render(request, template, context)
 
 
+MOMENT_MESSAGE = "Enter the moment as a date and time, for example 2026-03-01 14:30."
+VERSION_MESSAGE = "Choose one of the account's events from the list."
+# ASCII digits only: str.isdigit() also takes "²" (which int() refuses) and "١٢" (which it reads
+# as 12), and int() refuses more than 4,300 digits. No stream has 10**18 events.
+VERSION = re.compile(r"[0-9]{1,18}")
+
+
+def _moment(text: str) -> datetime | None:
+    """The moment `text` names, or None when it names none: a date or time not on the calendar
+    (30 February, hour 25), an offset of a day or more, or a moment so near the first or last one
+    Python represents that it has no UTC or local time (which comparing and showing it need)."""
+    try:
+        at = parse_datetime(text)
+        if at is None:
+            return None
+        if timezone.is_naive(at):
+            at = timezone.make_aware(at)
+        at.astimezone(UTC), timezone.localtime(at)
+    except (ValueError, OverflowError):
+        return None
+    return at
+
+
 @require_GET
 def account_as_of(request: HttpRequest, account_id: UUID) -> HttpResponse:
     """The account as it was at a moment (or right after one of its events), folded from the events."""
     at_text, version_text = request.GET.get("at", ""), request.GET.get("version", "")
-    at: datetime | None = None
-    error = ""
-    if at_text:
-        at = parse_datetime(at_text)
-        if at is None:
-            error = "Enter the moment as a date and time, for example 2026-03-01 14:30."
-        elif timezone.is_naive(at):
-            at = timezone.make_aware(at)
-    version = int(version_text) if version_text.isdigit() else None
+    at = _moment(at_text) if at_text else None
+    version = int(version_text) if VERSION.fullmatch(version_text) else None
+    errors = [message for given, read, message in ((at_text, at, MOMENT_MESSAGE),
+                                                    (version_text, version, VERSION_MESSAGE))
+              if given and read is None]
     everything = account_history(account_id)
     if not everything:
         raise Http404("There is no account with this number.")
-    if error or (at is None and version is None):
+    if errors or (at is None and version is None):
         steps = everything
     else:
         steps = [s for s in everything if (at is None or s.event.recorded_at <= at)
@@ -126,7 +146,8 @@ def account_as_of(request: HttpRequest, account_id: UUID) -> HttpResponse:
         # Long-lived accounts: show the latest part of the timeline; the state is folded from all of it.
         "account_id": account_id, "steps": list(reversed(steps))[:TIMELINE_ROWS], "shown_of": len(steps),
         "all_steps": list(reversed(everything))[:TIMELINE_ROWS],
-        "state": steps[-1].state if steps else None, "at": at, "version": version, "error": error,
+        "state": steps[-1].state if steps else None, "at": None if errors else at,
+        "version": None if errors else version, "error": " ".join(errors),
         "at_text": at_text, "opened_at": everything[0].event.recorded_at})
 
 
