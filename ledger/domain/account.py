@@ -102,7 +102,7 @@ def _require_active(a: Account, *, field: str | None = None) -> None:
 
 def _require_amount(a: Account, amount: int, currency: str) -> None:
     if currency != a.currency:
-        raise errors.CurrencyMismatch(a.currency, currency)
+        raise errors.CurrencyMismatch.of_amount(account_currency=a.currency, amount_currency=currency)
     if amount <= 0:
         raise errors.AmountMustBePositive()
     if amount > MAX_AMOUNT:
@@ -173,7 +173,7 @@ def decide_transfer(source: Account, target: Account, cmd: c.Transfer) -> list[e
     _require_active(source)
     _require_active(target, field="to_account")
     if target.currency != source.currency:
-        raise errors.CurrencyMismatch(source.currency, target.currency, field="to_account")
+        raise errors.CurrencyMismatch.of_transfer(source_currency=source.currency, target_currency=target.currency)
     _require_amount(source, cmd.amount, cmd.currency)
     _require_can_pay(source, cmd.amount)
     _require_can_receive(target, cmd.amount)

@@ -79,8 +79,17 @@ class InsufficientFunds(DomainError):
 
 
 class CurrencyMismatch(DomainError):
-    def __init__(self, expected: str, given: str, *, field: str | None = "amount") -> None:
-        super().__init__(f"The account holds {expected}; this amount is in {given}.", field=field)
+    """Money in one currency meeting an account in another: made by `of_amount` or `of_transfer`,
+    which say which side holds which currency."""
+
+    @classmethod
+    def of_amount(cls, *, account_currency: str, amount_currency: str) -> CurrencyMismatch:
+        return cls(f"The account holds {account_currency}; this amount is in {amount_currency}.", field="amount")
+
+    @classmethod
+    def of_transfer(cls, *, source_currency: str, target_currency: str) -> CurrencyMismatch:
+        return cls(f"This account holds {source_currency} and the account to transfer to holds {target_currency}; "
+                   "money can only be transferred between accounts in the same currency.", field="to_account")
 
 
 class UnsupportedCurrency(DomainError):

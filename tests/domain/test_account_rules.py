@@ -233,6 +233,27 @@ def test_a_transfer_across_currencies_is_refused(ledger):
     with pytest.raises(errors.CurrencyMismatch) as refused:
         ledger.when(Transfer(account_id=ADA, to_account_id=YEN, amount=100, currency="EUR"))
     assert refused.value.field == "to_account"
+    # Which account holds which currency, the right way round (the amount is in the sender's EUR).
+    assert refused.value.message == ("This account holds EUR and the account to transfer to holds JPY; "
+                                     "money can only be transferred between accounts in the same currency.")
+    ledger.then()
+
+
+def test_a_transfer_across_currencies_names_both_currencies_the_right_way_round_in_reverse(ledger):
+    ledger.given(ADA_OPENED, YEN_OPENED, MoneyDeposited(account_id=YEN, amount=5000, currency="JPY"))
+
+    with pytest.raises(errors.CurrencyMismatch, match="This account holds JPY and the account to transfer to "
+                                                      "holds EUR"):
+        ledger.when(Transfer(account_id=YEN, to_account_id=ADA, amount=100, currency="JPY"))
+    ledger.then()
+
+
+def test_a_deposit_in_another_currency_names_the_accounts_currency_and_the_amounts(ledger):
+    ledger.given(ADA_OPENED)
+
+    with pytest.raises(errors.CurrencyMismatch) as refused:
+        ledger.when(Deposit(account_id=ADA, amount=100, currency="USD"))
+    assert refused.value.message == "The account holds EUR; this amount is in USD."
 
 
 def test_a_transfer_to_an_unknown_account_is_refused(ledger):
