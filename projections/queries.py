@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import Enum
 from uuid import UUID
 
 from django.core.paginator import Page, Paginator
@@ -209,20 +211,71 @@ def projections_reached(checkpoint: Checkpoint, names: tuple[str, ...] | None = 
     return bool(rows) and all(Checkpoint(tx, pos) >= checkpoint for tx, pos in rows)
 
 
-def wait_until_projected(checkpoint: Checkpoint, names: tuple[str, ...] | None = None, *,
-                         timeout: float = READ_YOUR_WRITES_SECONDS) -> bool:
+class Wait(Enum):
+    """How a read-your-writes wait ended."""
+
+    REACHED = "reached"  # the projections have the checkpoint's events
+    PENDING = "pending"  # not yet, within the time allowed (or no waiting place was free)
+    UNWRITTEN = "unwritten"  # no transaction has written it: a made-up or mistyped link
+
+
+# The head of the log as this request's snapshot sees it: the first transaction id not yet begun,
+# and the newest position of a committed event (an index-only lookup on the primary key).
+_HEAD = ("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint,"
+         " (SELECT max(position) FROM ledger_event)")
+
+
+def checkpoint_written(checkpoint: Checkpoint) -> bool:
+    """Whether some transaction can have written `checkpoint`. A command's checkpoint is its own
+    transaction's id (begun, so below the snapshot's xmax) and its last event's position
+    (committed before the page that waits for it is asked for, so at most the newest one)."""
+    with prepared_cursor() as cursor:
+        cursor.execute(_HEAD)
+        xmax, head = cursor.fetchone()
+    return checkpoint.tx_id < xmax and checkpoint.position <= (head or 0)
+
+
+# How many requests of one process may wait at once. Sync workers serve one request at a time;
+# threaded ones (WEB_THREADS) keep their other threads for pages that do not wait.
+WAITING_REQUESTS = 2
+_waiting = threading.BoundedSemaphore(WAITING_REQUESTS)
+
+
+def projection_wait(checkpoint: Checkpoint, names: tuple[str, ...] | None = None, *,
+                    timeout: float = READ_YOUR_WRITES_SECONDS) -> Wait:
     """Read-your-writes: wait briefly for the named projections (all when None) to pass `checkpoint`.
+
+    Never for a checkpoint no transaction has written, which no projection would ever reach: a
+    link with one held a web worker for the whole timeout. Nor when WAITING_REQUESTS requests of
+    this process wait already: that page says "processing" at once and refreshes by itself.
 
     Polls every few milliseconds, doubling the pause up to 16 ms: a worker usually applies a
     command within tens of them, and a pause allowed to reach 50 ms kept a page waiting up to that
     long after the read model was ready; the cap also keeps a slow worker from costing a waiting
     request hundreds of reads (about 100 in the whole timeout)."""
-    deadline = time.monotonic() + timeout
+    if projections_reached(checkpoint, names):
+        return Wait.REACHED
+    if not checkpoint_written(checkpoint):
+        return Wait.UNWRITTEN
+    if timeout <= 0 or not _waiting.acquire(blocking=False):
+        return Wait.PENDING
+    try:
+        return _poll(checkpoint, names, deadline=time.monotonic() + timeout)
+    finally:
+        _waiting.release()
+
+
+def _poll(checkpoint: Checkpoint, names: tuple[str, ...] | None, *, deadline: float) -> Wait:
     pause, longest = WAIT_POLL_SECONDS
-    while True:
-        if projections_reached(checkpoint, names):
-            return True
-        if time.monotonic() >= deadline:
-            return False
+    while time.monotonic() < deadline:
         time.sleep(pause)
         pause = min(pause * 2, longest)
+        if projections_reached(checkpoint, names):
+            return Wait.REACHED
+    return Wait.PENDING
+
+
+def wait_until_projected(checkpoint: Checkpoint, names: tuple[str, ...] | None = None, *,
+                         timeout: float = READ_YOUR_WRITES_SECONDS) -> bool:
+    """Whether the named projections pass `checkpoint` within `timeout` (see projection_wait)."""
+    return projection_wait(checkpoint, names, timeout=timeout) is Wait.REACHED

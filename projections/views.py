@@ -81,20 +81,21 @@ def _parse_after(value: str | None) -> Checkpoint | None:
 @require_GET
 def account(request: HttpRequest, account_id: UUID) -> HttpResponse:
     """The account page. `?after=tx.position` (set after a task) waits until the read side has
-    the command's events; if it takes longer, the page says so and refreshes itself."""
+    the command's events; if it takes longer, the page says so and refreshes itself. A checkpoint
+    no command wrote is not waited for, and the page shows the account as it is."""
     after = _parse_after(request.GET.get("after"))
     # A page showing "processing" asks again every second by itself (`poll=1`): those requests
     # look once and do not wait, or a stalled read side would hold a web worker per open page.
     timeout = 0 if request.GET.get("poll") else queries.READ_YOUR_WRITES_SECONDS
-    processing = after is not None and not queries.wait_until_projected(after, ACCOUNT_PAGE_PROJECTIONS,
-                                                                         timeout=timeout)
+    wait = queries.projection_wait(after, ACCOUNT_PAGE_PROJECTIONS, timeout=timeout) if after is not None else None
+    processing = wait is queries.Wait.PENDING
     summary = queries.account_summary_get(account_id=account_id)
     if summary is None and not processing:
         raise Http404("There is no account with this number.")
     statement = queries.statement_page(account_id=account_id, page=request.GET.get("page", 1))
     context = {"summary": summary, "statement": statement, "statement_rows": statement_rows(statement),
-               "processing": processing, "after": request.GET.get("after", ""), "account_id": account_id,
-               "tasks": tasks_for(request.user, summary.status) if summary else [],
+               "processing": processing, "after": f"{after.tx_id}.{after.position}" if processing and after else "",
+               "account_id": account_id, "tasks": tasks_for(request.user, summary.status) if summary else [],
                "may_audit": may_audit(request.user)}
     template = "projections/account.html"
     if request.htmx and request.htmx.target in {"account", "statement"}:
