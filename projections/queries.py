@@ -161,13 +161,19 @@ class Lag:
     position: int
     events_behind: int  # estimated from positions: no COUNT(*) over the event table
     seconds_behind: float
-    last_error: str
+    last_error: str  # the exception's one-line message, a blank line, then the traceback
     last_error_position: int | None
+    last_error_at: object  # when it stopped (a datetime), None while it runs
     rebuilding: bool
     rebuild_done: float | None  # 0..1 while rebuilding
     rebuild_rate: float | None
     updated_at: object
     events_applied: int
+
+    @property
+    def error_message(self) -> str:
+        """The one line that says what went wrong, without the traceback: what every role may see."""
+        return self.last_error.strip().split("\n", 1)[0] if self.last_error else ""
 
     @property
     def healthy(self) -> bool:
@@ -179,7 +185,8 @@ def projection_lag() -> list[Lag]:
         # The newest event (by position, an index-only lookup) and the oldest one not yet applied
         # by each projector, found by its own checkpoint through the (tx_id, position) index.
         cursor.execute("""
-            SELECT s.name, s.position, coalesce(h.head, 0), s.last_error, s.last_error_position, s.rebuilding,
+            SELECT s.name, s.position, coalesce(h.head, 0), s.last_error, s.last_error_position,
+                   s.last_error_at, s.rebuilding,
                    s.rebuild_target, s.rebuild_rate, s.updated_at, s.events_applied,
                    (SELECT e.recorded_at FROM ledger_event e
                      WHERE (e.tx_id, e.position) > (s.tx_id::text::xid8, s.position)
@@ -190,11 +197,11 @@ def projection_lag() -> list[Lag]:
         rows = cursor.fetchall()
     now = timezone.now()
     lags = []
-    for name, position, head, error, error_at, rebuilding, target, rate, updated, applied, pending in rows:
+    for name, position, head, error, error_at, stopped_at, rebuilding, target, rate, updated, applied, pending in rows:
         lags.append(Lag(
             name=name, position=position, events_behind=max(head - position, 0) if pending else 0,
             seconds_behind=max((now - pending).total_seconds(), 0.0) if pending else 0.0,
-            last_error=error, last_error_position=error_at, rebuilding=rebuilding,
+            last_error=error, last_error_position=error_at, last_error_at=stopped_at, rebuilding=rebuilding,
             rebuild_done=min(position / target, 1.0) if rebuilding and target else None,
             rebuild_rate=rate, updated_at=updated, events_applied=applied))
     return lags

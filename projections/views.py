@@ -163,8 +163,10 @@ def account_options(request: HttpRequest, account_id: UUID) -> HttpResponse:
 
 @require_GET
 def projection_status(request: HttpRequest) -> HttpResponse:
+    """Every role sees which projection stopped, where and since when, and what went wrong in one
+    line; the traceback (file paths, code, data) only operators, who are superusers."""
     return render(request, _partial(request, "projections/status.html", "table"),
-                  {"lags": queries.projection_lag()})
+                  {"lags": queries.projection_lag(), "show_tracebacks": request.user.is_superuser})
 
 
 @require_GET
