@@ -1,5 +1,7 @@
 # Tally: the two set-up commands are `make run` and `make test`. Both create .venv and install
-# the requirements; without DATABASE_URL / REDIS_URL they start a private Postgres and Redis.
+# the requirements; without DATABASE_URL / REDIS_URL they start a private Postgres and Redis under
+# TALLY_DATA_DIR (default .data), which any command run through scripts/services.py meanwhile
+# (make manage, make bench) shares instead of starting or stopping its own.
 
 PYTHON ?= $(shell pyenv which python3.13 2>/dev/null || command -v python3.13 || echo python3)
 VENV   := .venv
@@ -7,8 +9,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 WITH_SERVICES := $(BIN)/python scripts/services.py --
 export DJANGO_DEBUG ?= 1
+export TALLY_DATA_DIR ?= .data
 
-.PHONY: run test bench clean
+.PHONY: run manage test bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +22,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)  ## Run the app (web on http://127.0.0.1:8000, Celery worker and beat)
 	$(WITH_SERVICES) sh -c 'python manage.py migrate --no-input && python manage.py seed_demo --if-empty && honcho start'
 
+manage: $(STAMP)  ## manage.py on make run's services (attached while it runs): make manage ARGS="verify_projections"
+	$(WITH_SERVICES) python manage.py $(ARGS)
+
+# The tests get services of their own (in $(TALLY_DATA_DIR)/test): they never touch make run's data
+# or its Redis (their nudges would reach its workers), and make run never sees theirs.
 test: $(STAMP)  ## Run the whole test suite (unit, Postgres, Celery, browser, faults)
-	$(WITH_SERVICES) python -m pytest $(PYTEST_ARGS)
+	TALLY_DATA_DIR=$(TALLY_DATA_DIR)/test $(WITH_SERVICES) python -m pytest $(PYTEST_ARGS)
 
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): $(STAMP) requirements-bench.txt
