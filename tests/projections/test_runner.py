@@ -295,8 +295,8 @@ def sek_deposits_on(*days: date) -> list[tuple[int, int]]:
 def test_daily_totals_fall_on_days_of_the_configured_zone_whatever_zone_is_active(committed, settings):
     assert settings.TIME_ZONE == "UTC"
     runner.catch_up()
-    noon = datetime(2003, 3, 1, 12, tzinfo=UTC)  # already 2 a.m. on the 2nd in Kiritimati (UTC+14)
-    first, second = date(2003, 3, 1), date(2003, 3, 2)
+    noon = datetime(2022, 3, 1, 12, tzinfo=UTC)  # already 2 a.m. on the 2nd in Kiritimati (UTC+14)
+    first, second = date(2022, 3, 1), date(2022, 3, 2)
     before = sek_deposits_on(first, second)
     account = uuid4()
     execute(OpenAccount(account_id=account, owner="Ada", currency="SEK"), actor="teller", recorded_at=noon)
