@@ -143,7 +143,7 @@ def test_seed_demo_creates_users_and_activity_through_commands(committed, settin
     settings.DEBUG = True
     before = AccountSummary.objects.count()
 
-    call_command("seed_demo", "--accounts", "6", "--events", "60", "--days", "10", "--seed", "3")
+    call_command("seed_demo", "--accounts", "6", "--events", "60", "--days", "10", "--seed", "3", "--add")
 
     from django.contrib.auth import authenticate
 
