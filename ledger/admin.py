@@ -37,7 +37,7 @@ def pretty_json(value: Any) -> SafeString:
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
     list_display = ("position", "recorded", "stream", "version", "type", "actor", "correlation")
-    list_filter = (filters.TypeFilter, filters.StreamTypeFilter, ("recorded_at", admin.DateFieldListFilter),
+    list_filter = (filters.TypeFilter, filters.StreamTypeFilter, ("recorded_at", filters.RecordedAtFilter),
                    filters.StreamFilter, filters.CorrelationFilter, filters.CommandFilter,
                    filters.CausedByFilter, filters.BeforeFilter)
     search_fields = ("stream_id",)  # shows the search box; get_search_results does the searching

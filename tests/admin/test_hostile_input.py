@@ -68,3 +68,34 @@ def test_a_stream_page_number_of_any_size_shows_a_page_of_the_stream(auditor, ac
 
     assert response.status_code == 200
     assert response.context["timeline"].page == 1
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+23:59", "0001-01-01 00:00:00+00:01", "9999-12-31T23:59:59-01:00",
+                                    "2026-02-30", "2026-03-01T25:00", "2026-03-01T10:00+99:00"])
+@pytest.mark.parametrize("bound", ["recorded_at__gte", "recorded_at__lt"])
+def test_a_moment_without_a_utc_time_sends_the_auditor_back_to_the_whole_list(auditor, account, bound, moment):
+    response = auditor.get(EVENTS, {bound: moment})
+
+    assert response.status_code == 302 and response["Location"] == f"{EVENTS}?e=1"  # the admin's answer
+    assert auditor.get(response["Location"]).status_code == 200
+
+
+@pytest.mark.parametrize(("since", "until", "found"), [
+    ("2000-01-01 00:00:00+23:59", "2999-01-01 00:00:00-23:59", True),  # Postgres takes offsets below 16 hours
+    ("2000-01-01 00:00:00+16:00", "2000-01-02 00:00:00-16:00", False), ("2999-01-01", "", False),
+    ("0001-01-02 00:00:00+23:59", "", True),  # near the first moment Python knows, with a UTC time
+])
+def test_a_moment_with_any_offset_python_reads_filters_by_that_moment(auditor, account, since, until, found):
+    params = {"stream": str(account), "recorded_at__gte": since, **({"recorded_at__lt": until} if until else {})}
+
+    response = auditor.get(EVENTS, params)
+
+    assert response.status_code == 200
+    assert bool(list(response.context["cl"].result_list)) is found
+
+
+def test_a_list_that_still_cannot_be_shown_says_so_without_blaming_the_database(auditor, account):
+    body = auditor.get(EVENTS, {"recorded_at__gte": "2026-02-30", "e": "1"}).content.decode()
+
+    assert "The filters in this page's address cannot be applied" in body
+    assert "database installation" not in body
