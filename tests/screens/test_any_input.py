@@ -11,7 +11,7 @@ these headers are tested in tests/screens/test_task_defects.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 from uuid import UUID, uuid4
 
 import pytest
@@ -189,7 +189,7 @@ EVENT_DATES_AND_PAGES = ["recorded_at__gte", "recorded_at__lt", "recorded_at__is
                          "_changelist_filters"]
 TASKS = ["deposit", "withdraw", "transfer", "freeze", "unfreeze", "close"]
 # Screen -> (the paths it answers at, its own parameters). The paths name an account that exists or
-# not ({account}), an event ({event}) and a task ({task}). Pages with no parameters of their own
+# not ({account}), an event or any text in its place ({event}) and a task ({task}). Pages with no parameters of their own
 # are one screen here: what they are sent is headers and parameters they do not know.
 SCREENS = {
     "pages without parameters": (["/", "/projections/", "/projections/lag/", "/accounts/open/",
@@ -223,7 +223,9 @@ def test_any_parameter_and_header_of_a_screen_gets_an_answer_below_500_and_recor
     paths, names = SCREENS[screen]
     path = data.draw(st.sampled_from(paths), label="path").format(
         account=data.draw(st.sampled_from([world.account, world.other, uuid4()]), label="account"),
-        event=world.event.pk, task=data.draw(st.sampled_from(TASKS), label="task"))
+        event=data.draw(st.one_of(st.just(str(world.event.pk)), HUGE_NUMBERS, any_text).map(
+            lambda text: quote(_raw(text), safe="")), label="event"),  # the admin takes any text here
+        task=data.draw(st.sampled_from(TASKS), label="task"))
     role = data.draw(st.sampled_from(BROWSER_ROLES if path.startswith("/admin/") else ROLES), label="role")
     valid = _valid(world)
     # One to three of the screen's own parameters, valid or not (not all: one a screen refuses early,
