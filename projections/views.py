@@ -120,7 +120,8 @@ def _moment(text: str) -> datetime | None:
             return None
         if timezone.is_naive(at):
             at = timezone.make_aware(at)
-        at.astimezone(UTC), timezone.localtime(at)
+        at.astimezone(UTC)  # raise OverflowError for a moment without a UTC time
+        timezone.localtime(at)  # or without a local one
     except (ValueError, OverflowError):
         return None
     return at
