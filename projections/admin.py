@@ -55,6 +55,17 @@ class ProjectionStatusAdmin(admin.ModelAdmin):
     def get_changelist(self, request: HttpRequest, **kwargs: object) -> type[ChangeList]:
         return ProjectionChangeList
 
+    def get_exclude(self, request: HttpRequest, obj: ProjectionStatus | None = None) -> tuple[str, ...]:
+        # The traceback names files, code and data: operators only. Others see the one line (error).
+        return () if request.user.is_superuser else ("last_error",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ProjectionStatus | None = None) -> tuple[str, ...]:
+        return () if request.user.is_superuser else ("error",)
+
+    @admin.display(description="Last error")
+    def error(self, status: ProjectionStatus) -> str:
+        return status.last_error.splitlines()[0][:200] if status.last_error else "—"
+
     @staticmethod
     def _lag(status: ProjectionStatus) -> Lag | None:
         return getattr(status, "lag", None)

@@ -144,7 +144,7 @@ def totals_by_currency() -> list[CurrencyTotals]:
 
 def daily_activity(*, days: int = 30, today: date | None = None) -> list[dict]:
     """One entry per day (oldest first, days without activity included) with totals over currencies."""
-    today = today or timezone.localdate()
+    today = today or timezone.localdate(timezone=timezone.get_default_timezone())  # the days the totals use
     first = today - timedelta(days=days - 1)
     rows = (DailyActivity.objects.filter(day__gte=first, day__lte=today).values("day").order_by("day")
             .annotate(deposits=Sum("deposits_count"), withdrawals=Sum("withdrawals_count"),

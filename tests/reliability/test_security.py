@@ -133,7 +133,8 @@ def test_no_secret_is_committed_to_the_repository():
                 if value not in ALLOWED_LITERALS and not PLACEHOLDER.search(value) and not test_password:
                     findings.append(f"{where}: a literal secret {value[:4]}…")
             for value in URL_CREDENTIALS.findall(line):
-                findings.append(f"{where}: a password in a URL {value[:2]}…")
+                if not PLACEHOLDER.search(value):
+                    findings.append(f"{where}: a password in a URL {value[:2]}…")
 
     assert findings == []
 

@@ -39,7 +39,7 @@ def _health_check_against(database_url: str) -> tuple[int, dict, str]:
 @pytest.mark.parametrize("where", ["closed port", "unknown user"])
 def test_an_unreachable_database_is_unavailable_and_nothing_more(where):
     port = free_port() if where == "closed port" else 5432  # nothing listens on a port just freed
-    url = f"postgres://secret_operator_7f3a:hunter2@127.0.0.1:{port}/secret_ledger_db"
+    url = f"postgres://secret_operator_7f3a:not-a-secret@127.0.0.1:{port}/secret_ledger_db"
 
     status, body, log = _health_check_against(url)
 

@@ -68,3 +68,15 @@ def test_a_running_projection_shows_no_error(client_for):
     status = client_for(Role.AUDITOR).get("/projections/").content.decode()
 
     assert "Stopped" not in status
+
+
+def test_the_admin_page_of_a_stopped_projection_shows_the_traceback_to_operators_only(client_for, stopped, superuser):
+    url = "/admin/projections/projectionstatus/statement/change/"
+
+    audited = client_for(Role.AUDITOR).get(url)
+    operated = superuser.get(url)
+
+    assert audited.status_code == operated.status_code == 200
+    assert "tally-secret-path" not in audited.content.decode()
+    assert "invalid literal for int()" in audited.content.decode()
+    assert "tally-secret-path" in operated.content.decode()

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection, transaction
 from django.template.defaultfilters import date
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from django.utils.timezone import localtime
 
 from ledger.domain.commands import Deposit, Transfer
@@ -84,3 +85,13 @@ def test_a_moment_on_a_statement_prints_as_djangos_date_filter_would(at: str):
     value = datetime.fromisoformat(at)
 
     assert moment(value) == date(localtime(value), "j M Y, H:i")  # the template localizes before |date
+
+
+@pytest.mark.parametrize("active_zone", ["Etc/GMT-14", "Etc/GMT+12"])  # at any hour, one of them is on another day
+def test_the_dashboards_today_is_the_configured_zones_whatever_zone_is_active(active_zone):
+    configured_today = timezone.localdate(timezone=timezone.get_default_timezone())
+
+    with timezone.override(active_zone):
+        days = queries.daily_activity(days=3)
+
+    assert days[-1]["day"] == configured_today
