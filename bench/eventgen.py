@@ -4,7 +4,7 @@ would take hours for a million events).
 The rows are what execute() itself would have written for a bank's day-to-day activity: accounts
 opened, deposits, withdrawals within balance plus overdraft, and transfers between accounts of the
 same currency with both halves in one transaction; per-stream versions without gaps; payloads in
-the exact shape of ledger.serialization.event_to_payload; metadata with actor, command and
+the exact shape of ledger.store.serialization.event_to_payload; metadata with actor, command and
 correlation/causation ids; a command record per command; and a snapshot every SNAPSHOT_EVERY
 events, as execute() takes them. The generator keeps each account's state, so a second call continues the
 same history (the rebuild measures at two log sizes by growing one log).
@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from ledger.execute import SNAPSHOT_EVERY  # plain constants: no Django set-up needed
-from ledger.serialization import SNAPSHOT_SCHEMA
+from ledger.store.serialization import SNAPSHOT_SCHEMA
 
 CURRENCIES = ("EUR", "USD", "GBP", "JPY")
 CURRENCY_WEIGHTS = (6, 2, 1, 1)
@@ -50,7 +50,7 @@ class AccountState:
 
 
 def _dumps(value: dict) -> str:
-    # As eventstore.append writes jsonb; COPY's text format needs its backslashes doubled.
+    # As ledger.store.append writes jsonb; COPY's text format needs its backslashes doubled.
     return json.dumps(value, separators=(",", ":")).replace("\\", "\\\\")
 
 

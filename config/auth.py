@@ -15,7 +15,7 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
-from config.db import columns, load_models
+from ledger.store.sql import columns, load_models
 from ledger.roles import remember_roles
 
 

@@ -11,7 +11,7 @@ from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionS
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from config.db import prepared_cursor
+from ledger.store.sql import prepared_cursor
 
 _READ = f'SELECT session_data FROM "{Session._meta.db_table}" WHERE session_key = %s AND expire_date > %s'
 # The keys Django makes: 32 of VALID_KEY_CHARS (django.contrib.sessions.backends.base).

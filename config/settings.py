@@ -34,7 +34,7 @@ CSRF_TRUSTED_ORIGINS = [
 ]
 
 INSTALLED_APPS = [
-    "ledger.admin_config.TallyAdminConfig",  # django.contrib.admin with the event browser's site
+    "ledger.apps.TallyAdminConfig",  # django.contrib.admin with the event browser's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -82,8 +82,8 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
-# Only server-binding cursors prepare statements, and only the event store opens those (see
-# ledger.eventstore._cursor): its statements are prepared on their third run in a connection.
+# Only server-binding cursors prepare statements, and only ledger.store.sql.prepared_cursor opens
+# those (for the hot statements, see its docstring): each is prepared on its third run in a connection.
 DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 2
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TALLY_TEST_DATABASE", "test_tally")}
 

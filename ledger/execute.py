@@ -5,7 +5,7 @@ state cache and the command costs one round trip (the append); so does opening a
 Otherwise, or when the cached state turns out to be behind, the first attempt is optimistic and
 costs two (load, append). If another writer wins the race, the command is decided again against
 the new history, this time holding a transaction-scoped advisory lock on its streams (see
-eventstore.append) so that a hot account converges instead of thrashing.
+store.append) so that a hot account converges instead of thrashing.
 """
 
 from __future__ import annotations
@@ -21,14 +21,15 @@ from uuid import UUID, uuid4
 
 from django.db import transaction
 
-from ledger import eventstore as store
+from ledger import store
 from ledger import hooks
+from ledger.hooks import CommandResult
 from ledger.domain import account as domain
 from ledger.domain import commands as c
-from ledger.domain.account import Account
+from ledger.domain.account import STREAM_TYPE, Account
 from ledger.domain.errors import DomainError
 from ledger.domain.events import AccountEvent
-from ledger.serialization import (
+from ledger.store.serialization import (
     SNAPSHOT_SCHEMA,
     account_from_snapshot,
     account_to_snapshot,
@@ -45,21 +46,8 @@ MAX_ATTEMPTS = 10
 # while a snapshot costs one more row in the append statement now and then: at 100 a deposit
 # folded 50 events on average and cost ~1.5x one right after a snapshot (performance).
 SNAPSHOT_EVERY = 20
-STREAM_TYPE = "account"
 
 known_states = StateCache()
-
-
-@dataclass(frozen=True, slots=True)
-class CommandResult:
-    command_id: UUID
-    position: int  # of the last event the command appended
-    tx_id: int  # of the transaction that appended them; (tx_id, position) is a Checkpoint
-    replayed: bool = False  # True when this command id had been executed before
-
-    @property
-    def checkpoint(self) -> store.Checkpoint:
-        return store.Checkpoint(self.tx_id, self.position)
 
 
 class IdempotencyConflict(DomainError):
@@ -85,7 +73,7 @@ def execute(command: c.Command, *, actor: str, correlation_id: UUID | None = Non
             causation_id: UUID | None = None, source: str = "app",
             recorded_at: datetime | None = None) -> CommandResult:
     """Execute `command` on behalf of `actor`. Raises the DomainError of a broken rule.
-    `recorded_at` only for importing history (see eventstore.append)."""
+    `recorded_at` only for importing history (see ledger.store.write.append)."""
     if not actor:
         raise ValueError("Every command needs an actor")
     stream_ids = domain.streams_of(command)

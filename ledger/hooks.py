@@ -6,12 +6,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from uuid import UUID
 
-if TYPE_CHECKING:
-    from ledger.execute import CommandResult
+from ledger.store import Checkpoint
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """What executing a command answers, and what the hooks hear of it once it committed."""
+
+    command_id: UUID
+    position: int  # of the last event the command appended
+    tx_id: int  # of the transaction that appended them; (tx_id, position) is a Checkpoint
+    replayed: bool = False  # True when this command id had been executed before
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(self.tx_id, self.position)
+
 
 _after_commit: list[Callable[[CommandResult], None]] = []
 

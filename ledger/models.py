@@ -1,5 +1,5 @@
 """Django's read-only view of the event table, for the admin event browser. Writes go through
-ledger.eventstore only; the table itself refuses UPDATE, DELETE and TRUNCATE."""
+ledger.store only; the table itself refuses UPDATE, DELETE and TRUNCATE."""
 
 from __future__ import annotations
 

@@ -8,7 +8,6 @@ projections have caught up with it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -22,38 +21,13 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseLocation
 from ledger import forms
 from ledger.domain.account import Account, Status
 from ledger.domain.errors import DomainError
-from ledger.execute import CommandResult, execute, load_account
+from ledger.execute import execute, load_account
+from ledger.hooks import CommandResult
 from ledger.roles import Task, may_perform
+from ledger.tasks import ACCOUNT_TASKS
 
 log = logging.getLogger(__name__)
 UNPROCESSABLE = 422  # the form was understood but refused: the same page, with the reasons
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    form: type[forms.TaskForm]
-    title: str
-    button: str
-    allowed_in: frozenset[Status]  # account states in which the task makes sense
-    danger: bool = False
-
-
-ACCOUNT_TASKS: dict[Task, TaskSpec] = {
-    Task.DEPOSIT: TaskSpec(forms.DepositForm, "Deposit", "Deposit", frozenset({Status.OPEN, Status.FROZEN})),
-    Task.WITHDRAW: TaskSpec(forms.WithdrawForm, "Withdraw", "Withdraw", frozenset({Status.OPEN})),
-    Task.TRANSFER: TaskSpec(forms.TransferForm, "Transfer", "Transfer", frozenset({Status.OPEN})),
-    Task.FREEZE: TaskSpec(forms.FreezeForm, "Freeze account", "Freeze", frozenset({Status.OPEN}), danger=True),
-    Task.UNFREEZE: TaskSpec(forms.UnfreezeForm, "Unfreeze account", "Unfreeze", frozenset({Status.FROZEN})),
-    Task.CLOSE: TaskSpec(forms.CloseForm, "Close account", "Close", frozenset({Status.OPEN, Status.FROZEN}),
-                         danger=True),
-}
-
-
-def tasks_for(user, account_status: str) -> list[tuple[Task, TaskSpec]]:  # noqa: ANN001
-    """The tasks the account's state and the user's role allow, for the account page."""
-    status = Status(account_status)
-    return [(task, spec) for task, spec in ACCOUNT_TASKS.items()
-            if status in spec.allowed_in and may_perform(user, task)]
 
 
 def _require(request: HttpRequest, task: Task) -> None:

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.template.defaultfilters import floatformat
 from django.utils.html import format_html
 
+from ledger.admin.readonly import ReadOnlyAdmin
 from projections.models import ProjectionStatus
 from projections.queries import Lag, projection_lag
 from projections.tasks import rebuild
@@ -27,28 +28,13 @@ class ProjectionChangeList(ChangeList):
 
 
 @admin.register(ProjectionStatus)
-class ProjectionStatusAdmin(admin.ModelAdmin):
+class ProjectionStatusAdmin(ReadOnlyAdmin):
     list_display = ("name", "state", "checkpoint", "behind", "events_applied", "updated_at")
     actions = ["rebuild_selected"]
     change_list_template = "admin/projections/projectionstatus/change_list.html"
     show_full_result_count = False
 
-    # Read-only: rows are the runner's; the only change an operator makes is "rebuild".
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: ProjectionStatus | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: ProjectionStatus | None = None) -> bool:
-        return False
-
-    def has_view_permission(self, request: HttpRequest, obj: ProjectionStatus | None = None) -> bool:
-        return self.admin_site.has_permission(request)
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return self.admin_site.has_permission(request)
-
+    # Read-only (ReadOnlyAdmin): rows are the runner's; the only change an operator makes is "rebuild".
     def has_rebuild_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser
 

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 
+from celery import current_app
 from django.conf import settings
 
 log = logging.getLogger(__name__)
@@ -63,9 +64,9 @@ class Nudger:
 
     def publish(self) -> None:
         if self.client().set(QUEUED_FLAG, "1", nx=True, ex=FLAG_TTL_SECONDS):
-            from config.celery import app
-
-            app.send_task("projections.catch_up", kwargs={"nudged": True}, retry=False)
+            # The project's Celery app (config.celery sets itself current as Django starts): the
+            # read side names no module of the project shell above it.
+            current_app.send_task("projections.catch_up", kwargs={"nudged": True}, retry=False)
 
 
 nudge = Nudger()

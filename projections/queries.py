@@ -15,8 +15,8 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from config.db import columns, load_models, prepared_cursor
-from ledger.eventstore import Checkpoint
+from ledger.store.sql import columns, load_models, prepared_cursor
+from ledger.store import Checkpoint
 from projections.models import AccountSummary, DailyActivity, ProjectionStatus, StatementLine
 
 ACCOUNT_SORTS = {
@@ -42,7 +42,7 @@ def storable(text: str) -> bool:
     return _UNSTORABLE.search(text) is None
 
 
-# The account page's reads are prepared statements (see config.db): they run on every view of it.
+# The account page's reads are prepared statements (see ledger.store.sql): they run on every view of it.
 ACCOUNT_SQL = f"SELECT {columns(AccountSummary)} FROM {AccountSummary._meta.db_table} WHERE account_id = %s"
 
 

@@ -25,11 +25,12 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ledger import eventstore as store
-from ledger.eventstore import Checkpoint
+from ledger import store
+from ledger.store import Checkpoint
 from projections.models import ProjectionStatus
 from projections.projectors import Projector, get_projectors
-from projections.projectors.base import Span, fetch
+from ledger.store.sql import fetch
+from projections.projectors.base import Span
 
 log = logging.getLogger(__name__)
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from itertools import batched
 
 import psycopg
-from django.db import connection, transaction
+from django.db import transaction
 
-from ledger import eventstore as store
-from ledger.eventstore import Checkpoint, RecordedEvent
+from ledger import store
+from ledger.store import Checkpoint, RecordedEvent
+from ledger.store.sql import Row, copy_cursor, execute
 from projections.models import ProjectionStatus
 from projections.projectors import Projector
-from projections.projectors.base import Row, raw_cursor
 
 COPY_BATCH = 10_000
 
@@ -59,12 +59,11 @@ def verify(projector: Projector) -> Verdict:
     """
     verdict = Verdict(projector.name)
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         status = ProjectionStatus.objects.filter(name=projector.name).first()
         checkpoint = Checkpoint(status.tx_id, status.position) if status else Checkpoint()
         counted = _Counting(_events_up_to(checkpoint))
-        with raw_cursor() as cursor:
+        with copy_cursor() as cursor:
             _load_expected(cursor, projector, projector.expected(counted))
             verdict.rows, verdict.differences = _compare(cursor, projector)
     verdict.events = counted.count

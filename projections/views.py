@@ -15,10 +15,10 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET
 
 from ledger.domain.money import CURRENCIES
-from ledger.eventstore import Checkpoint
+from ledger.store import Checkpoint
 from ledger.history import account_history
 from ledger.roles import Task, may_audit, may_perform
-from ledger.views import tasks_for
+from ledger.tasks import tasks_for
 from projections import queries
 from projections.rows import account_rows, statement_rows
 

@@ -16,6 +16,7 @@ from ledger.domain.money import CURRENCIES, MAX_AMOUNT, MAX_BALANCE, format_mone
 
 MAX_OWNER_LENGTH = 120
 MAX_NOTE_LENGTH = 200
+STREAM_TYPE = "account"  # the stream type of every Account stream in the event store
 
 
 class Status(enum.StrEnum):

@@ -20,7 +20,7 @@ class AccountEvent:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class AccountOpened(AccountEvent):
     type_name = "AccountOpened"
-    schema_version = 2  # v1 had no overdraft_limit; see ledger/upcasting.py
+    schema_version = 2  # v1 had no overdraft_limit; see ledger/store/upcasting.py
 
     owner: str
     currency: str

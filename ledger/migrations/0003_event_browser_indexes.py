@@ -1,4 +1,4 @@
-"""Indexes for the admin event browser (ledger/admin.py), one per question it asks of a large table.
+"""Indexes for the admin event browser (ledger/admin/browser.py), one per question it asks of a large table.
 
 Every index is one more insert per appended event, so each one below names the query that needs it.
 Not indexed on purpose:

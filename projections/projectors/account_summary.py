@@ -8,8 +8,9 @@ from datetime import datetime
 from operator import attrgetter
 from uuid import UUID
 
-from ledger.eventstore import RecordedEvent
-from projections.projectors.base import IN_SPAN, Projector, Row, Span, execute, sql_list, sql_text
+from ledger.store import RecordedEvent
+from ledger.store.sql import Row, execute
+from projections.projectors.base import IN_SPAN, Projector, Span, sql_list, sql_text
 
 _CREDITS = {"MoneyDeposited": 1, "TransferReceived": 1, "MoneyWithdrawn": -1, "TransferSent": -1}
 _STATUS = {"AccountFrozen": "frozen", "AccountUnfrozen": "open", "AccountClosed": "closed"}

@@ -16,12 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-import psycopg
-from django.db import connection
-
-from ledger.eventstore import Checkpoint, RecordedEvent
-
-Row = tuple[Any, ...]
+from ledger.store import Checkpoint, RecordedEvent
+from ledger.store.sql import Row, execute, fetch
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,26 +80,4 @@ class Projector(ABC):
         return {(r[:keys] if keys > 1 else r[0]): r[keys:] for r in rows}
 
     def reset(self) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"TRUNCATE {', '.join(self.tables)}")
-
-
-def raw_cursor() -> psycopg.Cursor:
-    """A plain psycopg cursor on Django's connection, so inside the runner's transaction. (Django's
-    own cursor would do, but it binds parameters in Python and logs every query in DEBUG.)"""
-    connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)
-
-
-# Never prepared (the connection prepares a server-binding cursor's statements on their third run):
-# a prepared statement may switch to a generic plan, made without the span's bounds, and those
-# bounds are what lets the planner tell a catch-up of ten events from a rebuild span of 200,000.
-def fetch(sql: str, params: Any = None) -> list[Row]:
-    with raw_cursor() as cursor:
-        cursor.execute(sql, params, prepare=False)
-        return cursor.fetchall()
-
-
-def execute(sql: str, params: Any = None) -> None:
-    with raw_cursor() as cursor:
-        cursor.execute(sql, params, prepare=False)
+        execute(f"TRUNCATE {', '.join(self.tables)}")

@@ -8,8 +8,9 @@ from datetime import date
 
 from django.utils import timezone
 
-from ledger.eventstore import RecordedEvent
-from projections.projectors.base import IN_SPAN, Projector, Row, Span, execute, sql_list, sql_text
+from ledger.store import RecordedEvent
+from ledger.store.sql import Row, execute
+from projections.projectors.base import IN_SPAN, Projector, Span, sql_list, sql_text
 
 # A transfer is counted once, on its sending side.
 _COLUMN_OF = {"MoneyDeposited": 0, "MoneyWithdrawn": 1, "TransferSent": 2}

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Iterator
 from uuid import UUID
 
-from ledger.eventstore import RecordedEvent
-from projections.projectors.base import IN_SPAN, Projector, Row, Span, execute, sql_text
+from ledger.store import RecordedEvent
+from ledger.store.sql import Row, execute
+from projections.projectors.base import IN_SPAN, Projector, Span, sql_text
 
 # event type -> (kind, sign, data key of the counterparty)
 _MOVEMENTS = {

@@ -148,7 +148,7 @@ def test_the_stream_view_shows_how_the_balance_came_to_be(auditor):
     response = auditor.get(stream_url(ada))
 
     steps = response.context["timeline"].steps
-    assert [(s.event.type, s.movement, s.balance, s.after.status.value) for s in steps] == [
+    assert [(s.event.type, s.movement, s.balance, s.state.status.value) for s in steps] == [
         ("AccountOpened", "", "0.00 EUR", "open"),
         ("MoneyDeposited", "+100.00 EUR", "100.00 EUR", "open"),
         ("MoneyWithdrawn", "\u221225.50 EUR", "74.50 EUR", "open"),

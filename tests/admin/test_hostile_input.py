@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.admin_filters import search_events
+from ledger.admin.filters import search_events
 from ledger.models import Event
 from tests.admin.helpers import EVENTS, stream_url
 from tests.write.helpers import open_account

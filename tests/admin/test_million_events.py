@@ -17,7 +17,7 @@ from django.db import connection
 from django.test import RequestFactory
 from django.utils.timezone import localtime
 
-from ledger.admin import EventAdmin
+from ledger.admin.browser import EventAdmin
 from ledger.models import Event
 from tests.admin.helpers import BULK_EVENTS, EVENTS, bulk_id, change_url, link, stream_url
 

@@ -9,8 +9,8 @@ from uuid import uuid4
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from ledger import eventstore as store
-from ledger.eventstore import NewEvent
+from ledger import store
+from ledger.store import NewEvent
 
 
 def new_event(stream_id, version, type_="NoteTaken", data=None, schema_version=1):

@@ -10,7 +10,7 @@ from uuid import uuid4
 import psycopg
 from django.db import connection, connections
 
-from ledger import eventstore as store
+from ledger import store
 from tests.eventstore.test_event_store import new_event
 
 
@@ -119,7 +119,7 @@ def test_a_long_transaction_in_another_database_does_not_hold_the_log_back(commi
 
 def test_read_all_orders_by_transaction_id_as_a_number_not_as_text(db):
     """'99999' < '100000' as numbers but not as text: the log must be read in numeric order."""
-    from ledger.eventstore import _READ_ALL
+    from ledger.store.read import _READ_ALL
 
     # A bare "tx_id" in ORDER BY would name the selected tx_id::text column and sort it as text.
     assert "ORDER BY ledger_event.tx_id, ledger_event.position" in _READ_ALL

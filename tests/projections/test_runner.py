@@ -23,7 +23,8 @@ from ledger.execute import execute
 from projections import runner
 from projections.models import AccountSummary, DailyActivity, ProjectionStatus, StatementLine
 from projections.projectors import PROJECTORS, Projector
-from projections.projectors.base import IN_SPAN, fetch
+from ledger.store.sql import fetch
+from projections.projectors.base import IN_SPAN
 from tests.projections.helpers import differences, verify_command_exit_code
 from tests.write.helpers import open_account
 

@@ -20,7 +20,7 @@ from django.db import connection
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
-from ledger import eventstore as store
+from ledger import store
 from projections import runner
 from tests.projections.helpers import differences
 from tests.write.helpers import open_account

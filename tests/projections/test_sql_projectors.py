@@ -13,9 +13,9 @@ from django.db import connection
 from django.test import override_settings
 
 from ledger.domain.commands import Deposit
-from ledger.eventstore import Checkpoint
+from ledger.store import Checkpoint
 from ledger.execute import execute
-from ledger.upcasting import UPCASTERS
+from ledger.store.upcasting import UPCASTERS
 from projections import runner
 from projections.models import AccountSummary, DailyActivity, ProjectionStatus
 from tests.projections.helpers import differences

@@ -15,7 +15,7 @@ import redis as redis_client
 from django.conf import settings
 from django.db import connection, transaction
 
-from ledger import eventstore as store
+from ledger import store
 from ledger.domain import commands as c
 from ledger.execute import execute, load_account
 from projections import runner

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 from django.db import connections
 
-from ledger import eventstore as store
+from ledger import store
 from ledger.domain import commands as c
 from ledger.domain import errors
 from ledger.execute import execute, load_account

@@ -17,10 +17,10 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from ledger import eventstore as store
+from ledger import store
 from ledger.domain import account as domain
 from ledger.execute import load_account
-from ledger.serialization import event_from_payload
+from ledger.store.serialization import event_from_payload
 from projections import runner
 from projections.models import AccountSummary, StatementLine
 from tests.processes import ROOT, child_env

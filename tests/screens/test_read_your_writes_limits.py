@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from ledger.domain.commands import Deposit
-from ledger.eventstore import Checkpoint
+from ledger.store import Checkpoint
 from ledger.execute import execute
 from ledger.roles import Role
 from projections import queries, runner

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.timezone import localtime
 
 from ledger.domain.commands import Deposit, Transfer
-from ledger.eventstore import Checkpoint
+from ledger.store import Checkpoint
 from ledger.execute import execute
 from projections import queries, runner
 from projections.models import ProjectionStatus

@@ -13,7 +13,7 @@ from ledger.domain.account import Status
 from ledger.domain.commands import CloseAccount, FreezeAccount
 from ledger.execute import execute, load_account
 from ledger.roles import Role
-from ledger.views import ACCOUNT_TASKS
+from ledger.tasks import ACCOUNT_TASKS
 from tests.write.helpers import open_account
 
 STATES = [Status.OPEN, Status.FROZEN, Status.CLOSED]

@@ -7,7 +7,7 @@ from uuid import uuid4
 
 from django.db import connections
 
-from ledger import eventstore as store
+from ledger import store
 from ledger.domain import errors
 from ledger.domain.commands import Deposit, Transfer
 from ledger.execute import execute, load_account

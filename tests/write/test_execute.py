@@ -8,13 +8,13 @@ from uuid import uuid4
 import pytest
 from django.db import connection, transaction
 
-from ledger import eventstore as store
+from ledger import store
 from ledger import hooks
 from ledger.domain import errors
 from ledger.domain.account import fold
 from ledger.domain.commands import Deposit, FreezeAccount, Transfer, Withdraw
 from ledger.execute import SNAPSHOT_EVERY, IdempotencyConflict, execute, load_account
-from ledger.serialization import event_from_payload
+from ledger.store.serialization import event_from_payload
 from tests.write.helpers import open_account
 
 

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection, connections
 from django.test import Client
 
-from ledger import eventstore as store
+from ledger import store
 from ledger.domain.commands import Deposit
 from ledger.execute import execute
 from ledger.roles import Role

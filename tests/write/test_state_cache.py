@@ -11,7 +11,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from ledger import eventstore as store
+from ledger import store
 from ledger.domain import errors
 from ledger.domain.commands import Deposit, OpenAccount, Withdraw
 from ledger.execute import execute, known_states, load_account

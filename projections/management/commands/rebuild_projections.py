@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from tqdm import tqdm
 
-from ledger import eventstore as store
+from ledger import store
 from projections import runner
 from projections.models import ProjectionStatus
 from projections.projectors import get_projectors

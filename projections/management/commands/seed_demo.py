@@ -17,7 +17,7 @@ from django.db import connection
 from django.utils import timezone
 from tqdm import tqdm
 
-from ledger import eventstore as store
+from ledger import store
 from ledger.domain import commands as c
 from ledger.domain.errors import DomainError
 from ledger.execute import execute

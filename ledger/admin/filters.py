@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from ledger.domain.events import EVENT_TYPES
-from ledger.execute import STREAM_TYPE
+from ledger.domain.account import STREAM_TYPE
 from ledger.models import Event
 
 STREAM_TYPES = (STREAM_TYPE,)

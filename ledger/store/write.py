@@ -1,10 +1,9 @@
-"""The event store: one append-only Postgres table, read and written with hand-written SQL.
+"""The write path's SQL: load what a command needs, append what it decided, in one statement each.
 
 - append(): one statement, so one round trip, writes any number of events (over several streams),
   the command record and snapshots atomically; UNIQUE (stream_id, version) is the optimistic lock.
 - load(): one statement returns the command record (if the id was seen), snapshots and the
   events after them, for the streams a command needs.
-- read_all(): every event in commit order, gap-safe (see the comment on _READ_ALL).
 """
 
 from __future__ import annotations
@@ -12,88 +11,23 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, connection, transaction
 
-from config.db import prepared_cursor
-from ledger.upcasting import upcast
-
-
-class ConcurrencyError(Exception):
-    """Another writer appended to one of the streams first; reload and decide again."""
-
-    def __init__(self, message: str = "The account was changed by someone else at the same moment; "
-                                      "please try again.") -> None:
-        super().__init__(message)
-
-
-class DuplicateCommand(Exception):
-    """A command with this id was recorded first by a concurrent request."""
-
-
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    event_id: UUID
-    stream_id: UUID
-    stream_type: str
-    version: int
-    type: str
-    schema_version: int
-    data: dict[str, Any]
-    metadata: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedEvent:
-    position: int
-    tx_id: int
-    event_id: UUID
-    stream_id: UUID
-    stream_type: str
-    version: int
-    type: str
-    schema_version: int  # after upcasting: always the current shape
-    data: dict[str, Any]
-    metadata: dict[str, Any]
-    recorded_at: datetime
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Checkpoint:
-    """A place in the commit-ordered log of all events: the last (transaction id, position) read."""
-
-    tx_id: int = 0
-    position: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class CommandRecord:
-    command_id: UUID
-    type: str
-    fingerprint: str
-    position: int
-    tx_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    stream_id: UUID
-    version: int
-    schema: int
-    state: dict[str, Any]
-
-
-@dataclass(slots=True)
-class Loaded:
-    command: CommandRecord | None = None
-    snapshots: dict[UUID, Snapshot] = field(default_factory=dict)
-    # (stream_id, version, type, schema_version, data), already upcast to the current shape
-    events: list[tuple[UUID, int, str, int, dict[str, Any]]] = field(default_factory=list)
-
+from ledger.store.records import (
+    Checkpoint,
+    CommandRecord,
+    ConcurrencyError,
+    DuplicateCommand,
+    Loaded,
+    NewEvent,
+    Snapshot,
+)
+from ledger.store.sql import prepared_cursor
+from ledger.store.upcasting import upcast
 
 _LOAD = """
 SELECT 0, NULL::uuid, NULL::integer, type, NULL::smallint, jsonb_build_object('fingerprint', fingerprint),
@@ -237,73 +171,3 @@ def lock_streams(stream_ids: Sequence[UUID]) -> None:
     with prepared_cursor() as cursor:
         for stream_id in sorted(stream_ids):  # one fixed order, so two transfers never deadlock
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s::text, 0))", [stream_id])
-
-
-_COLUMNS = ("position, tx_id::text, event_id, stream_id, stream_type, version, type, schema_version, "
-            "data, metadata, recorded_at")
-
-
-def _recorded(row: tuple[Any, ...]) -> RecordedEvent:
-    position, tx_id, event_id, stream_id, stream_type, version, type_, schema, data, metadata, at = row
-    schema, data = upcast(type_, schema, json.loads(data))
-    return RecordedEvent(position, int(tx_id), event_id, stream_id, stream_type, version, type_, schema,
-                         data, json.loads(metadata), at)
-
-
-def read_stream(stream_id: UUID, *, to_version: int | None = None,
-                as_of: datetime | None = None) -> list[RecordedEvent]:
-    """One stream in version order, optionally only up to a version or a moment in time."""
-    sql = f"SELECT {_COLUMNS} FROM ledger_event WHERE stream_id = %s"
-    params: list[Any] = [stream_id]
-    if to_version is not None:
-        sql += " AND version <= %s"
-        params.append(to_version)
-    if as_of is not None:
-        sql += " AND recorded_at <= %s"
-        params.append(as_of)
-    with connection.cursor() as cursor:
-        cursor.execute(sql + " ORDER BY version", params)
-        return [_recorded(row) for row in cursor.fetchall()]
-
-
-# Positions come from a sequence, handed out at INSERT time, so a transaction can commit a lower
-# position after a higher one is already visible. Reading in (tx_id, position) order, and only
-# below the oldest transaction still running when the statement began, makes the log grow
-# strictly at its end: an event is read only once no transaction that could commit before it is
-# open. Transactions that pg_stat_activity shows in *other* databases of the cluster are left out
-# (they can never write here, and a long one would stall every projection); one that finished
-# meanwhile is not shown anywhere and so still counts, which keeps the horizon safe.
-# Public for every reader of the log in commit order (the projection runner bounds its spans by
-# it), so that the rule lives here only. Its "%%" is for a statement run with parameters.
-HORIZON_SQL = """
-SELECT coalesce(
-    (SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
-      WHERE x::text::bigint %% 4294967296 NOT IN (
-            SELECT backend_xid::text::bigint FROM pg_stat_activity
-             WHERE datname IS DISTINCT FROM current_database() AND backend_xid IS NOT NULL)),
-    pg_snapshot_xmax(pg_current_snapshot()))
-"""
-# ORDER BY names the table's columns: a bare "tx_id" would mean the output column of that name,
-# which _COLUMNS makes text (tx_id::text). Sorting by that text cannot use the (tx_id, position)
-# index, so every batch read and sorted the whole rest of the log (a rebuild grew quadratic), and
-# text order is not xid8 order ('99999' sorts after '100000').
-_READ_ALL = f"""
-SELECT {_COLUMNS} FROM ledger_event
- WHERE (tx_id, position) > (%s::text::xid8, %s)
-   AND tx_id < ({HORIZON_SQL})
- ORDER BY ledger_event.tx_id, ledger_event.position
- LIMIT %s
-"""
-
-
-def read_all(after: Checkpoint = Checkpoint(), *, limit: int = 1000) -> list[RecordedEvent]:
-    with connection.cursor() as cursor:
-        cursor.execute(_READ_ALL, [str(after.tx_id), after.position, limit])
-        return [_recorded(row) for row in cursor.fetchall()]
-
-
-def head_position() -> int:
-    """The highest position written so far (committed or not yet visible), 0 for an empty store."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT coalesce(max(position), 0) FROM ledger_event")
-        return cursor.fetchone()[0]

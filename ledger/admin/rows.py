@@ -20,7 +20,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeData, SafeString
 from django.utils.text import capfirst
 
-from ledger.admin_paging import KeysetChangeList
+from ledger.admin.paging import KeysetChangeList
 
 # Reversed once per page with this in place of the position; every row's link then costs a replace().
 _POSITION = "__position__"

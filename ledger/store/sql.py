@@ -1,9 +1,16 @@
-"""Written-out statements on Django's connection, prepared by Postgres once and run many times.
+"""How Tally's code reaches the database: one way for each purpose, all of them here or Django's.
 
-For the statements the hot paths run on every command or page view: the event store's load and
-append, and the session, user, account and statement reads of a page. Building such a query with
-the ORM cost more than running it, and Postgres planning it again on every run cost about as much
-server time as executing it.
+| Purpose | Use |
+|---|---|
+| Rows of a model: the admin, forms, status rows, most reads | the ORM |
+| Hot, written-out statements run on every command or page view (the event store's load and append, the session, the user with their roles, the account page's reads, read-your-writes checks) | `prepared_cursor()` (and `load_models()` for model instances) |
+| Other written-out SQL: set-based statements whose plan must see their parameters (a projector's span, a rebuild), locks, maintenance, rare reads | `fetch()` / `execute()`: Django's own cursor (`connection.cursor()` itself where several statements share one) |
+| COPY, in or out (verify_projections streams its replay into a temporary table) | `copy_cursor()` |
+
+Statements through `fetch()`/`execute()` are never prepared: a prepared statement may switch to a
+generic plan made without the parameters, and a span's bounds are what lets the planner tell a
+catch-up of ten events from a rebuild span of 200,000. They run on Django's cursor, so errors
+arrive as django.db exceptions, inside the caller's transaction, and DEBUG's query log sees them.
 """
 
 from __future__ import annotations
@@ -17,6 +24,28 @@ from django.db import connection
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
+Row = tuple[Any, ...]
+
+
+def fetch(sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[Row]:
+    """The rows of one written-out statement (never prepared)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def execute(sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
+    """Run one written-out statement (never prepared) for its effect."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+@contextmanager
+def copy_cursor() -> Iterator[psycopg.Cursor[Any]]:
+    """The psycopg cursor under Django's, for COPY (which Django's cursor does not offer), in the
+    caller's transaction."""
+    with connection.cursor() as cursor:
+        yield cursor.cursor
 
 
 @contextmanager

@@ -19,12 +19,24 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 
-from ledger import admin_filters as filters
-from ledger.admin_paging import CappedCountPaginator
-from ledger.admin_rows import EventChangeList, list_link
-from ledger.admin_timeline import stream_timeline
+from ledger.admin.filters import (
+    BeforeFilter,
+    CausedByFilter,
+    CommandFilter,
+    CorrelationFilter,
+    RecordedAtFilter,
+    StreamFilter,
+    StreamTypeFilter,
+    TypeFilter,
+    caused_by_event,
+    meta_equals,
+    search_events,
+)
+from ledger.admin.paging import CappedCountPaginator
+from ledger.admin.readonly import ReadOnlyAdmin
+from ledger.admin.rows import EventChangeList, list_link
+from ledger.admin.timeline import stream_timeline
 from ledger.models import Event
-from ledger.roles import may_audit
 
 COUNT_LIMIT = 1_000  # "N events" next to a link; bounded, since a link may match many
 
@@ -35,11 +47,11 @@ def pretty_json(value: Any) -> SafeString:
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdmin):
     list_display = ("position", "recorded", "stream", "version", "type", "actor", "correlation")
-    list_filter = (filters.TypeFilter, filters.StreamTypeFilter, ("recorded_at", filters.RecordedAtFilter),
-                   filters.StreamFilter, filters.CorrelationFilter, filters.CommandFilter,
-                   filters.CausedByFilter, filters.BeforeFilter)
+    list_filter = (TypeFilter, StreamTypeFilter, ("recorded_at", RecordedAtFilter),
+                   StreamFilter, CorrelationFilter, CommandFilter,
+                   CausedByFilter, BeforeFilter)
     search_fields = ("stream_id",)  # shows the search box; get_search_results does the searching
     search_help_text = "Exact match: a stream, event, correlation or command id, or an actor's name."
     sortable_by = ()  # newest first only: any other order would sort the whole table
@@ -59,23 +71,6 @@ class EventAdmin(admin.ModelAdmin):
     readonly_fields = ("recorded", "stream_links", "actor", "command_links", "correlation_links", "cause",
                        "consequences", "data_json", "metadata_json")
 
-    # --- read-only, for everyone -----------------------------------------------------------------
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return may_audit(request.user)  # auditors hold no Django model permissions
-
-    def has_view_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
-        return may_audit(request.user)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
-        return False
-
     def changelist_view(self, request: HttpRequest,
                         extra_context: dict[str, Any] | None = None) -> HttpResponse:
         if request.method == "POST":  # bulk actions and list editing: there are none to post to
@@ -89,7 +84,7 @@ class EventAdmin(admin.ModelAdmin):
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet[Event],
                            search_term: str) -> tuple[QuerySet[Event], bool]:
-        return filters.search_events(queryset, search_term), False
+        return search_events(queryset, search_term), False
 
     @admin.display(description="recorded at")
     def recorded(self, event: Event) -> str:
@@ -133,7 +128,7 @@ class EventAdmin(admin.ModelAdmin):
         correlation_id = event.metadata.get("correlation_id")
         if not correlation_id:
             return ""
-        shared = _count(Event.objects.filter(filters.meta_equals("correlation_id", correlation_id)))
+        shared = _count(Event.objects.filter(meta_equals("correlation_id", correlation_id)))
         return format_html('{} &nbsp; <a href="{}">{} sharing it</a>', correlation_id,
                            self._list_url(correlation=correlation_id), _events(shared))
 
@@ -152,7 +147,7 @@ class EventAdmin(admin.ModelAdmin):
 
     @admin.display(description="caused")
     def consequences(self, event: Event) -> SafeString | str:
-        caused = _count(Event.objects.filter(filters.caused_by_event(event.event_id)))
+        caused = _count(Event.objects.filter(caused_by_event(event.event_id)))
         if not caused:
             return "no other event"
         return format_html('<a href="{}">{}</a>', self._list_url(caused_by=event.event_id), _events(caused))
