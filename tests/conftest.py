@@ -9,7 +9,26 @@ works on accounts of its own (fresh UUIDs), so tests never see each other's stre
 
 from __future__ import annotations
 
+import json
+
 import pytest
+
+from tests.processes import ROOT
+
+# Numbers the promise tests record (commands executed, races lost, faults injected, ...), quoted in
+# docs/reliability.md; each run updates the keys it recorded and keeps the others.
+FIGURES = ROOT / "test-artifacts" / "reliability-figures.json"
+
+
+@pytest.fixture(scope="session")
+def figures():
+    """Numbers a test wants to report, written to FIGURES when the session ends."""
+    recorded: dict[str, dict] = {}
+    yield recorded
+    if recorded:
+        FIGURES.parent.mkdir(exist_ok=True)
+        previous = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
+        FIGURES.write_text(json.dumps({**previous, **recorded}, indent=2, sort_keys=True, default=str) + "\n")
 
 
 @pytest.fixture

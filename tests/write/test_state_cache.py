@@ -1,6 +1,6 @@
 """The per-process state cache: a command on an account this process just wrote costs one
 statement, and a cache that is behind the store (another process wrote, or a transaction rolled
-back) is never trusted over it. Across processes, tests/reliability/test_stress.py has four
+back) is never trusted over it. Across processes, tests/write/test_stress.py has four
 writers caching the same eight accounts."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Invariants under concurrency: four processes issue thousands of random, conflicting commands
-against eight accounts (tests/reliability/stress_worker.py); afterwards the event store accounts for
+against eight accounts (tests/write/stress_worker.py); afterwards the event store accounts for
 every command and every cent, and the read models equal a replay."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ledger.store.serialization import event_from_payload
 from projections import runner
 from projections.models import AccountSummary, StatementLine
 from tests.processes import ROOT, child_env
-from tests.reliability.services import DEAD_REDIS
+from tests.faults.services import DEAD_REDIS
 from tests.write.helpers import open_account
 
 HERE = Path(__file__).resolve().parent

@@ -1,6 +1,6 @@
 """A Celery worker killed with SIGKILL in the middle of a rebuild: a new worker finishes it.
 
-Runs on a private Postgres (see conftest.private_postgres), so that its tens of thousands of events
+Runs on a private Postgres (see tests/faults/conftest.py), so that its tens of thousands of events
 stay out of the shared test database."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Security of the deployment: Django's deploy checklist, cookies, a secret key that must come from
 the environment, and no secrets in the repository. (The event table refusing UPDATE, DELETE and
-TRUNCATE even for the app's own database user is proven in tests/eventstore/test_event_store.py.)"""
+TRUNCATE even for the app's own database user is proven in tests/store/test_event_store.py.)"""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_production_settings_refuse_to_start_without_a_secret_key_from_the_envir
 @pytest.fixture(scope="module")
 def production(django_db_setup):
     """Settings and cookies as a production process has them (a real log-in over HTTPS)."""
-    done = subprocess.run([sys.executable, str(ROOT / "tests/reliability/production_cookies.py")], cwd=ROOT,
+    done = subprocess.run([sys.executable, str(ROOT / "tests/deploy/production_cookies.py")], cwd=ROOT,
                           env=production_env(DATABASE_URL=database_url()), capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr[-3000:]

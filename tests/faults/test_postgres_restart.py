@@ -1,7 +1,7 @@
 """Postgres restarted while a web server takes commands over HTTP: what the people sending them see,
 what the ledger recorded, and whether the app comes back by itself.
 
-Runs on a private Postgres (see conftest.private_postgres): the machine's own is never stopped. One
+Runs on a private Postgres (see tests/faults/conftest.py): the machine's own is never stopped. One
 outage is staged once for the module; each test reads a different promise from its record."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from uuid import uuid4
 import pytest
 
 from tests.processes import wait_until
-from tests.reliability.services import TRACEBACK, HttpSession, Response, WebServer, manage_py_shell
+from tests.faults.services import TRACEBACK, HttpSession, Response, WebServer, manage_py_shell
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR is not set")]
 

@@ -25,7 +25,7 @@ from ledger.domain import account as aggregate
 from ledger.domain import commands as c
 from ledger.domain import events as e
 from ledger.domain.errors import DomainError
-from tests.reliability.reference_model import (
+from tests.domain.reference_model import (
     CURRENCIES,
     MAX_AMOUNT,
     MAX_BALANCE,

@@ -1,6 +1,6 @@
 """One stress process: random commands against a few shared accounts, as fast as it can.
 
-Run by tests/reliability/test_invariants.py, several at once. The plan comes as JSON in
+Run by tests/write/test_stress.py, several at once. The plan comes as JSON in
 STRESS_PLAN; the last line printed is a JSON report of what was accepted, refused and retried, so
 the test can hold the event store to account for every command.
 """

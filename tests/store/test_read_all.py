@@ -11,7 +11,7 @@ import psycopg
 from django.db import connection, connections
 
 from ledger import store
-from tests.eventstore.test_event_store import new_event
+from tests.store.test_event_store import new_event
 
 
 def test_read_all_returns_committed_events_in_commit_order_after_a_checkpoint(committed):
