@@ -6,11 +6,25 @@ from importlib import import_module
 
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps  # as a module: its AdminConfig is no candidate here
+from django.db import connections
+from django.db.models.signals import post_migrate
+
+from ledger.store.upcasting import current_view_sql
 
 
 class LedgerConfig(AppConfig):
     name = "ledger"
     verbose_name = "Ledger (write side)"
+
+    def ready(self) -> None:
+        post_migrate.connect(_make_current_view, sender=self)
+
+
+def _make_current_view(using: str, **_: object) -> None:
+    """After every migrate: the view of events in their current shape follows the upcasters the
+    code has now (a migration would freeze the ones of the day it was written)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(current_view_sql())
 
 
 class TallyAdminConfig(admin_apps.AdminConfig):

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from ledger.store import RecordedEvent
 from ledger.store.sql import Row, execute
+from ledger.store.upcasting import CURRENT_VIEW as EVENTS
 from projections.projectors.base import IN_SPAN, Projector, Span, sql_list, sql_text
 
 _CREDITS = {"MoneyDeposited": 1, "TransferReceived": 1, "MoneyWithdrawn": -1, "TransferSent": -1}
@@ -59,22 +60,20 @@ _STATUS_AFTER = " ".join(f"WHEN {sql_text(t)} THEN {sql_text(status)}" for t, st
 # Per account the span touches: the sum of its credits and debits, its newest status and its newest
 # event (in log order, as the fold goes), and the opening's details if it was opened in the span.
 # Accounts opened before the span are updated, the others inserted, in one statement.
-# AccountOpened v1 had no overdraft_limit and means none: the coalesce is ledger/upcasting.py's
-# ("AccountOpened", 1) upcaster, which the SQL must follow (a test holds them together).
 _APPLY = f"""
 WITH event AS (
     SELECT e.stream_id, e.type, e.data, e.recorded_at, e.version, e.position,
            CASE e.type {_CREDIT} END * (e.data ->> 'amount')::bigint AS credit,
            CASE e.type {_STATUS_AFTER} END AS status,
            row_number() OVER (PARTITION BY e.stream_id ORDER BY e.tx_id DESC, e.position DESC) AS from_end
-      FROM ledger_event e
+      FROM {EVENTS} e
      WHERE e.type IN ({sql_list(sorted(_HANDLES))}) AND {IN_SPAN}
 ), change AS (
     SELECT stream_id AS account_id, coalesce(sum(credit), 0) AS credit,
            (array_agg(status ORDER BY from_end) FILTER (WHERE status IS NOT NULL))[1] AS status,
            max(data ->> 'owner') FILTER (WHERE type = 'AccountOpened') AS owner,
            max(data ->> 'currency') FILTER (WHERE type = 'AccountOpened') AS currency,
-           max(coalesce((data ->> 'overdraft_limit')::bigint, 0)) FILTER (WHERE type = 'AccountOpened')
+           max((data ->> 'overdraft_limit')::bigint) FILTER (WHERE type = 'AccountOpened')
                AS overdraft_limit,
            max(recorded_at) FILTER (WHERE type = 'AccountOpened') AS opened_at,
            max(recorded_at) FILTER (WHERE from_end = 1) AS last_activity_at,

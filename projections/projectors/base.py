@@ -36,7 +36,7 @@ class Span:
                 "upto_tx": str(self.upto.tx_id), "upto_position": self.upto.position}
 
 
-# The condition on `ledger_event e` that selects a span's events, with Span.params(). The row
+# The condition on the events `e` (ledger.store.upcasting.CURRENT_VIEW: ledger_event, upcast) that selects a span's events, with Span.params(). The row
 # comparisons are the span; the BETWEEN on tx_id alone says the same more loosely, but in a form
 # the planner can estimate from its statistics: without it, it guessed a third of the table for
 # any span and read the whole table once per projector and span (a rebuild of 1,000,000 events

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ledger.store import RecordedEvent
 from ledger.store.sql import Row, execute
+from ledger.store.upcasting import CURRENT_VIEW as EVENTS
 from projections.projectors.base import IN_SPAN, Projector, Span, sql_list, sql_text
 
 # A transfer is counted once, on its sending side.
@@ -41,7 +42,7 @@ _COUNTERS = ", ".join(
 _APPLY = f"""
 INSERT INTO projections_dailyactivity (day, currency, {_COLUMNS})
 SELECT (e.recorded_at AT TIME ZONE %(time_zone)s)::date, e.data ->> 'currency', {_COUNTERS}
-  FROM ledger_event e
+  FROM {EVENTS} e
  WHERE e.type IN ({sql_list(sorted(_COLUMN_OF))}) AND {IN_SPAN}
  GROUP BY 1, 2
 ON CONFLICT (day, currency) DO UPDATE SET

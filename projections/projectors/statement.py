@@ -7,6 +7,7 @@ from uuid import UUID
 
 from ledger.store import RecordedEvent
 from ledger.store.sql import Row, execute
+from ledger.store.upcasting import CURRENT_VIEW as EVENTS
 from projections.projectors.base import IN_SPAN, Projector, Span, sql_text
 
 # event type -> (kind, sign, data key of the counterparty)
@@ -45,7 +46,7 @@ WITH line AS (
            m.sign * (e.data ->> 'amount')::bigint AS amount, e.data ->> 'currency' AS currency,
            (e.data ->> m.counterparty)::uuid AS counterparty_id,
            coalesce(e.metadata ->> 'actor', '') AS actor, coalesce(e.data ->> 'memo', '') AS memo
-      FROM ledger_event e JOIN (VALUES {_KINDS}) AS m (type, kind, sign, counterparty) ON m.type = e.type
+      FROM {EVENTS} e JOIN (VALUES {_KINDS}) AS m (type, kind, sign, counterparty) ON m.type = e.type
      WHERE {IN_SPAN}
 ), opening AS (
     SELECT t.stream_id, l.balance_after
