@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from django.core.management import call_command
 
+from projections.models import AccountSummary
 from projections.projectors import get_projectors
 from projections.verify import verify
+
+
+def balance_of(account_id):
+    row = AccountSummary.objects.filter(account_id=account_id).first()
+    return row.balance if row else None
 
 
 def differences() -> dict[str, list]:

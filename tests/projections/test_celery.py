@@ -1,4 +1,5 @@
-"""The read side kept current by a real Celery worker through a real Redis, with no manual call."""
+"""The read side kept current by a real Celery worker through a real Redis, with no manual call.
+(With the broker down: tests/faults/test_broker_down.py.)"""
 
 from __future__ import annotations
 
@@ -8,19 +9,12 @@ import redis as redis_client
 
 from ledger.domain.commands import Deposit, Transfer
 from ledger.execute import execute
-from projections import runner
-from projections.models import AccountSummary, DailyActivity, StatementLine
+from projections.models import DailyActivity, StatementLine
 from projections.nudge import QUEUED_FLAG
-from projections.projectors import get_projectors
 from projections.queries import projections_reached
 from tests.processes import RedisProcess, point_at_redis, wait_until
-from tests.projections.helpers import differences
+from tests.projections.helpers import balance_of, differences
 from tests.write.helpers import open_account
-
-
-def balance_of(account_id):
-    row = AccountSummary.objects.filter(account_id=account_id).first()
-    return row.balance if row else None
 
 
 def test_a_committed_command_reaches_every_read_model_through_the_worker(committed, celery_stack):
@@ -34,40 +28,6 @@ def test_a_committed_command_reaches_every_read_model_through_the_worker(committ
     assert (balance_of(ada), balance_of(bob)) == (3_750, 1_250)
     assert StatementLine.objects.filter(account_id=bob, kind="transfer_in", amount=1_250).exists()
     assert sum(DailyActivity.objects.values_list("transfers_count", flat=True)) >= day_total_before + 1
-    assert all(not diff for diff in differences().values())
-
-
-def worker_idle_for(seconds: float) -> bool:
-    """True if no runner held any projector during `seconds` (checked by taking their locks)."""
-    names = [p.name for p in get_projectors()]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        locked = runner.try_lock(names)
-        runner.unlock(locked)
-        if len(locked) < len(names):
-            return False
-        time.sleep(0.02)
-    return True
-
-
-def test_commands_succeed_with_redis_down_and_the_read_models_catch_up_when_it_returns(committed, celery_stack):
-    ada = open_account(balance=100)
-    wait_until(lambda: balance_of(ada) == 100, timeout=15, message="the worker")
-
-    celery_stack.redis.stop()
-    # A catch-up already running (or already fetched from the broker) would take the deposits
-    # below along: only once the worker has gone quiet is there truly nothing left to move it.
-    wait_until(lambda: worker_idle_for(0.5), timeout=15, message="the worker to go quiet")
-    started = time.monotonic()
-    for _ in range(5):
-        execute(Deposit(account_id=ada, amount=10, currency="EUR"), actor="teller")
-    elapsed = time.monotonic() - started
-    time.sleep(1)
-    assert balance_of(ada) == 100  # nothing could nudge the worker
-    celery_stack.redis.start()
-
-    wait_until(lambda: balance_of(ada) == 150, timeout=40, message="the read models to catch up by themselves")
-    assert elapsed < 5, "a dead broker must not hold commands up"
     assert all(not diff for diff in differences().values())
 
 
