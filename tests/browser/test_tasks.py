@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import re
 
-from django.db import connection
 from playwright.sync_api import expect
 
 from ledger.domain.commands import Deposit
 from ledger.execute import execute, load_account
 from ledger.roles import Role
 from tests.browser.conftest import screenshot
-from tests.write.helpers import open_account
-
-
-def event_count() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM ledger_event")
-        return cursor.fetchone()[0]
+from tests.write.helpers import event_count, open_account
 
 
 def open_task(page, task: str):

@@ -26,3 +26,8 @@ def client_for():
         return client
 
     return login
+
+
+@pytest.fixture
+def supervisor(db, client_for) -> Client:
+    return client_for(Role.SUPERVISOR)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from uuid import uuid4
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from ledger.domain.commands import CloseAccount, FreezeAccount
 from ledger.execute import execute, load_account
 from ledger.roles import Role
-from tests.write.helpers import open_account
+from tests.write.helpers import event_count, open_account
 
 AMOUNTS = [
     ("", "Enter an amount"), ("0", "greater than zero"), ("0.00", "greater than zero"), ("-5", "greater than zero"),
@@ -20,17 +19,6 @@ AMOUNTS = [
     ("١٢٣", "plain number"), ("１２", "plain number"), ("12,5", "plain number"), ("ten", "plain number"),
     ("9" * 100, "plain number"), ("<b>5</b>", "plain number"), (" ", "Enter an amount"),
 ]
-
-
-def event_count() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM ledger_event")
-        return cursor.fetchone()[0]
-
-
-@pytest.fixture
-def supervisor(db, client_for) -> Client:
-    return client_for(Role.SUPERVISOR)
 
 
 def post(client, url, **data):

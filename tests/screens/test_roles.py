@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import Client
 
 from ledger.roles import Role
-from tests.write.helpers import open_account
+from tests.write.helpers import event_count, open_account
 
 TASKS = ["deposit", "withdraw", "transfer", "freeze", "unfreeze", "close"]
 ALLOWED = {
@@ -18,12 +18,6 @@ ALLOWED = {
     Role.AUDITOR: set(),
     None: set(),
 }
-
-
-def event_count() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM ledger_event")
-        return cursor.fetchone()[0]
 
 
 def url_of(task: str, account_id) -> str:

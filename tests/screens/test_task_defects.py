@@ -6,15 +6,12 @@ from __future__ import annotations
 from uuid import UUID, uuid4
 
 import pytest
-from django.db import connection
-from django.test import Client
 
 from ledger.domain.account import Status
 from ledger.domain.commands import CloseAccount, FreezeAccount
 from ledger.execute import execute, load_account
-from ledger.roles import Role
 from ledger.tasks import ACCOUNT_TASKS
-from tests.write.helpers import open_account
+from tests.write.helpers import event_count, open_account
 
 STATES = [Status.OPEN, Status.FROZEN, Status.CLOSED]
 NOT_ALLOWED = [(task.value, state) for task, spec in ACCOUNT_TASKS.items() for state in STATES
@@ -37,17 +34,6 @@ def domain_refusal(task: str, state: Status) -> str:
         return "is closed; no more activity is allowed on it."
     return {"withdraw": "nothing can leave it", "transfer": "nothing can leave it", "freeze": "is already frozen",
             "unfreeze": "is not frozen"}[task]
-
-
-def event_count() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM ledger_event")
-        return cursor.fetchone()[0]
-
-
-@pytest.fixture
-def supervisor(db, client_for) -> Client:
-    return client_for(Role.SUPERVISOR)
 
 
 def account_in(state: Status) -> UUID:

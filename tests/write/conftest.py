@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter
 
 import pytest
 
-
-class RaceCounter(logging.Handler):
-    """Counts the write side's "lost a race ... deciding again" log lines, i.e. retried conflicts."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.lost = Counter()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if "lost a race" in record.getMessage():
-            self.lost[record.threadName] += 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.lost.values())
+from tests.write.races import WRITE_LOG, RaceCounter
 
 
 @pytest.fixture
 def races():
     counter = RaceCounter()
-    logger = logging.getLogger("ledger.execute")
+    logger = logging.getLogger(WRITE_LOG)
     previous = logger.level
     logger.setLevel(logging.INFO)
     logger.addHandler(counter)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
+from django.db import connection
+
 from ledger.domain.commands import Deposit, OpenAccount
 from ledger.execute import execute
 
@@ -16,3 +18,13 @@ def open_account(*, currency: str = "EUR", balance: int = 0, overdraft_limit: in
     if balance:
         execute(Deposit(account_id=account_id, amount=balance, currency=currency), actor=actor)
     return account_id
+
+
+def event_count(*, command_id: str | None = None) -> int:
+    """Events in the store: all of them, or those appended by one command."""
+    sql, params = "SELECT count(*) FROM ledger_event", []
+    if command_id is not None:
+        sql, params = sql + " WHERE metadata->>'command_id' = %s", [str(command_id)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]

@@ -25,20 +25,11 @@ django.setup()
 from ledger.domain import commands as c  # noqa: E402
 from ledger.domain.errors import DomainError  # noqa: E402
 from ledger.execute import execute, load_account  # noqa: E402
+from tests.write.races import WRITE_LOG, RaceCounter  # noqa: E402
 
 
-class Races(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.lost = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if "lost a race" in record.getMessage():
-            self.lost += 1
-
-
-races = Races()
-write_log = logging.getLogger("ledger.execute")
+races = RaceCounter()
+write_log = logging.getLogger(WRITE_LOG)
 write_log.setLevel(logging.INFO)
 write_log.propagate = False
 write_log.addHandler(races)
@@ -133,5 +124,5 @@ for command in shared[next_shared:]:
     run(command)
 
 report["elapsed"] = round(time.monotonic() - started, 2)
-report["races_lost"] = races.lost
+report["races_lost"] = races.total
 print(json.dumps(report))

@@ -15,13 +15,7 @@ from ledger.domain.account import fold
 from ledger.domain.commands import Deposit, FreezeAccount, Transfer, Withdraw
 from ledger.execute import SNAPSHOT_EVERY, IdempotencyConflict, execute, load_account
 from ledger.store.serialization import event_from_payload
-from tests.write.helpers import open_account
-
-
-def event_count() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM ledger_event")
-        return cursor.fetchone()[0]
+from tests.write.helpers import event_count, open_account
 
 
 @pytest.mark.django_db

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from uuid import UUID, uuid4
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.test import Client
 
 from ledger import store
@@ -16,7 +16,7 @@ from ledger.domain.commands import Deposit
 from ledger.execute import execute
 from ledger.roles import Role
 from tests.screens.conftest import make_user
-from tests.write.helpers import open_account
+from tests.write.helpers import event_count, open_account
 
 
 def opened_account(response) -> UUID:
@@ -26,12 +26,6 @@ def opened_account(response) -> UUID:
 
 def opened_events(account_id: UUID) -> list[str]:
     return [event.type for event in store.read_stream(account_id) if event.type == "AccountOpened"]
-
-
-def count_command(command_id: str) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM ledger_event WHERE metadata->>'command_id' = %s", [command_id])
-        return cursor.fetchone()[0]
 
 
 def teller() -> Client:
@@ -53,7 +47,7 @@ def test_the_same_open_form_posted_twice_opens_one_account_and_answers_the_same(
     assert first.status_code == second.status_code == 303
     assert second["Location"] == first["Location"]
     assert opened_events(opened_account(first)) == ["AccountOpened"]
-    assert count_command(data["command_id"]) == 1
+    assert event_count(command_id=data["command_id"]) == 1
 
 
 def test_the_same_open_form_posted_at_the_same_moment_opens_one_account(committed):
@@ -75,7 +69,7 @@ def test_the_same_open_form_posted_at_the_same_moment_opens_one_account(committe
         assert [a.status_code for a in answers] == [303] * len(clients)
         assert len({a["Location"] for a in answers}) == 1
         assert opened_events(opened_account(answers[0])) == ["AccountOpened"]
-        assert count_command(data["command_id"]) == 1
+        assert event_count(command_id=data["command_id"]) == 1
 
 
 def test_the_same_command_id_with_other_details_is_refused_and_opens_nothing(db):
@@ -86,7 +80,7 @@ def test_the_same_command_id_with_other_details_is_refused_and_opens_nothing(db)
 
     assert refused.status_code == 422
     assert "already submitted with different details" in refused.content.decode()
-    assert count_command(command_id) == 1
+    assert event_count(command_id=command_id) == 1
     assert opened_events(opened_account(first)) == ["AccountOpened"]
 
 
@@ -101,7 +95,7 @@ def test_an_open_form_carrying_the_id_of_another_command_is_refused_cleanly(db):
 
     assert refused.status_code == 422
     assert "already submitted with different details" in refused.content.decode()
-    assert count_command(str(deposit.command_id)) == 1
+    assert event_count(command_id=str(deposit.command_id)) == 1
 
 
 @pytest.mark.parametrize("field", ["account_id", "account"])

@@ -8,7 +8,6 @@ from uuid import UUID, uuid4
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
 from django.test import Client, RequestFactory
 from django_htmx.middleware import HtmxDetails
 from hypothesis import HealthCheck, example, given, settings
@@ -20,7 +19,7 @@ from ledger.execute import load_account
 from ledger.roles import Role
 from ledger.views import account_task
 from tests.screens.conftest import make_user
-from tests.write.helpers import open_account
+from tests.write.helpers import event_count, open_account
 
 HEADERS = ["HX-Current-URL", "HX-Current-URL-URI-AutoEncoded", "HX-Target", "HX-Trigger", "HX-Trigger-Name",
            "HX-Boosted", "HX-Prompt", "HX-History-Restore-Request", "HX-Request-Type", "HX-Source",
@@ -46,12 +45,6 @@ PROPERTY = settings(max_examples=60, deadline=None,
 
 def for_account(sent: dict[str, str], account: UUID) -> dict[str, str]:
     return {name: value.replace("{account}", str(account)) for name, value in sent.items()}
-
-
-def recorded(command_id: str) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM ledger_event WHERE metadata->>'command_id' = %s", [command_id])
-        return cursor.fetchone()[0]
 
 
 def redirected_to_account(response, account: UUID) -> bool:
@@ -81,7 +74,7 @@ def test_a_deposit_with_any_htmx_headers_is_recorded_once_and_answered_with_its_
                                {"command_id": command_id, "amount": "12.50"}, headers=for_account(sent, account))
 
     assert redirected_to_account(response, account), (response.status_code, dict(response.headers))
-    assert recorded(command_id) == 1
+    assert event_count(command_id=command_id) == 1
     assert load_account(account).balance == 1250
 
 
@@ -147,7 +140,7 @@ def test_a_recorded_command_is_answered_with_its_redirect_even_if_choosing_the_a
                             account, "deposit")
 
     assert response.status_code == 303 and f"/accounts/{account}/?after=" in response["Location"]
-    assert recorded(command_id) == 1
+    assert event_count(command_id=command_id) == 1
 
 
 def test_an_unparsable_current_url_still_lets_a_status_task_through(supervisor):
