@@ -1,5 +1,5 @@
-"""The long tables of the screens, the statement and the accounts list, one `<tr>` per row built in
-one pass.
+"""The long tables of the screens, the statement and the accounts list: each table's header and
+its rows in one place (a column is added here, once), one `<tr>` per row built in one pass.
 
 A Django template pays for every variable lookup, filter and `{% url %}` on every row: on a page of
 25 lines that was most of the account page's rendering time. These are the same rows built with
@@ -27,7 +27,17 @@ def _account_url() -> str:
     return reverse("account", args=[_ACCOUNT])
 
 
-def statement_rows(lines: Iterable[StatementLine]) -> SafeString:
+def _table(headers: tuple[str, ...], rows: list[str]) -> SafeString:
+    """`headers` are the <th> cells' inner parts; a leading "num:" right-aligns a column of figures."""
+    head = "".join(f'<th class="num">{h[4:]}</th>' if h.startswith("num:") else f"<th>{h}</th>" for h in headers)
+    body = "\n".join(rows)
+    return mark_safe(f'<table class="table">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>')  # noqa: S308 - every value in it is escaped
+
+
+STATEMENT_HEADERS = ("Date", "Description", "By", "num:Amount", "num:Balance")
+
+
+def statement_table(lines: Iterable[StatementLine]) -> SafeString:
     url = _account_url()
     rows = []
     for line in lines:
@@ -43,10 +53,13 @@ def statement_rows(lines: Iterable[StatementLine]) -> SafeString:
             f'<td class="muted">{escape(line.actor)}</td>'
             f'<td class="num {sign}">{escape(signed_money(line.amount, line.currency))}</td>'
             f'<td class="num">{escape(format_money(line.balance_after, line.currency))}</td></tr>')
-    return mark_safe("\n".join(rows))  # noqa: S308 - every value in it is escaped
+    return _table(STATEMENT_HEADERS, rows)
 
 
-def account_rows(accounts: Iterable[AccountSummary]) -> SafeString:
+ACCOUNT_HEADERS = ("Owner", "Account number", "Status", "num:Balance", "Last activity")
+
+
+def accounts_table(accounts: Iterable[AccountSummary]) -> SafeString:
     url = _account_url()
     rows = []
     for a in accounts:
@@ -59,4 +72,4 @@ def account_rows(accounts: Iterable[AccountSummary]) -> SafeString:
             f'<td><span class="badge status-{status}">{status}</span></td>'
             f'<td class="num{negative}" data-testid="row-balance">{escape(format_money(a.balance, a.currency))}</td>'
             f'<td class="nowrap muted">{moment(a.last_activity_at)}</td></tr>')
-    return mark_safe("\n".join(rows))  # noqa: S308 - every value in it is escaped
+    return _table(ACCOUNT_HEADERS, rows)

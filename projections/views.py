@@ -20,7 +20,7 @@ from ledger.history import account_history
 from ledger.roles import Task, may_audit, may_perform
 from ledger.tasks import tasks_for
 from projections import queries
-from projections.rows import account_rows, statement_rows
+from projections.rows import accounts_table, statement_table
 
 STATUSES = ("open", "frozen", "closed")
 TIMELINE_ROWS = 200
@@ -65,7 +65,7 @@ def accounts(request: HttpRequest) -> HttpResponse:
     page = queries.accounts_search(**filters, page=request.GET.get("page", 1))
     template = "projections/accounts.html"
     return render(request, _partial(request, template, "results"), {
-        "page": page, "account_rows": account_rows(page), "filters": filters, "statuses": STATUSES,
+        "page": page, "accounts_table": accounts_table(page), "filters": filters, "statuses": STATUSES,
         "currencies": list(CURRENCIES), "sorts": queries.ACCOUNT_SORTS,
         "may_open": may_perform(request.user, Task.OPEN)})
 
@@ -93,7 +93,7 @@ def account(request: HttpRequest, account_id: UUID) -> HttpResponse:
     if summary is None and not processing:
         raise Http404("There is no account with this number.")
     statement = queries.statement_page(account_id=account_id, page=request.GET.get("page", 1))
-    context = {"summary": summary, "statement": statement, "statement_rows": statement_rows(statement),
+    context = {"summary": summary, "statement": statement, "statement_table": statement_table(statement),
                "processing": processing, "after": f"{after.tx_id}.{after.position}" if processing and after else "",
                "account_id": account_id, "tasks": tasks_for(request.user, summary.status) if summary else [],
                "may_audit": may_audit(request.user)}
