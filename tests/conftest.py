@@ -10,10 +10,11 @@ works on accounts of its own (fresh UUIDs), so tests never see each other's stre
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 
 import pytest
 
-from tests.processes import ROOT
+from scripts.processes import ROOT
 
 # Numbers the promise tests record (commands executed, races lost, faults injected, ...), quoted in
 # docs/reliability.md; each run updates the keys it recorded and keeps the others.
@@ -63,18 +64,18 @@ def celery_stack(django_db_setup, django_db_blocker, tmp_path_factory):
     go to the same Redis. Module-scoped, so tests elsewhere run with no worker in the background."""
     from django.conf import settings
 
-    from tests.processes import CeleryProcess, RedisProcess, point_at_redis
+    from scripts.processes import CeleryProcess, RedisProcess
+    from tests.processes import child_env, point_at_redis
 
     previous_redis = settings.REDIS_URL
     logs = tmp_path_factory.mktemp("celery")
-    with django_db_blocker.unblock():
-        redis = RedisProcess().start()
-        point_at_redis(redis.url)
-        worker = CeleryProcess("worker", redis.url, logs / "worker.log").start()
-        beat = CeleryProcess("beat", redis.url, logs / "beat.log").start()
-    stack = type("Stack", (), {"redis": redis, "worker": worker, "beat": beat, "logs": logs})()
-    yield stack
-    beat.stop()
-    worker.stop()
-    redis.stop()
-    point_at_redis(previous_redis)
+    # Whatever started is stopped, also when a later process fails to start.
+    with ExitStack() as running:
+        with django_db_blocker.unblock():
+            redis = running.enter_context(RedisProcess().start())
+            point_at_redis(redis.url)
+            running.callback(point_at_redis, previous_redis)
+            env = child_env(redis.url)
+            worker = running.enter_context(CeleryProcess("worker", env=env, log=logs / "worker.log").start())
+            beat = running.enter_context(CeleryProcess("beat", env=env, log=logs / "beat.log").start())
+        yield type("Stack", (), {"redis": redis, "worker": worker, "beat": beat, "logs": logs})()

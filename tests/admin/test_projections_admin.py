@@ -8,7 +8,7 @@ from django.test import Client
 from ledger.roles import Role
 from projections import runner
 from projections.models import ProjectionStatus
-from tests.processes import wait_until
+from scripts.processes import wait_until
 from tests.projections.helpers import differences
 from tests.projections.test_runner import some_activity
 from tests.screens.conftest import make_user

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
 
 from ledger.roles import Role
-from tests.processes import ROOT, child_env, free_port, wait_until
+from scripts.processes import ROOT, WebServer
+from tests.processes import child_env
 
 CHROMIUM = os.environ.get("TALLY_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -44,25 +43,10 @@ def pytest_terminal_summary(terminalreporter):
 @pytest.fixture(scope="module")
 def live_server_url(celery_stack, django_db_blocker):
     """The app in its own server process, on the test database and the stack's Redis."""
-    port = free_port()
-    log = celery_stack.logs / f"web-{port}.log"
-    with log.open("w") as handle:
-        server = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], cwd=ROOT, env=child_env(celery_stack.redis.url) | {
-                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost"}, stdout=handle, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    import urllib.request
-
-    def answers() -> bool:
-        try:
-            return urllib.request.urlopen(f"{url}/healthz", timeout=1).status == 200
-        except OSError:
-            return False
-
-    wait_until(answers, timeout=30, message="the web server")
-    yield url
-    server.terminate()
-    server.wait(10)
+    env = child_env(celery_stack.redis.url) | {"DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    server = WebServer(env=env, log=celery_stack.logs / "web.log").start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="module")

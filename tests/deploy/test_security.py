@@ -13,7 +13,8 @@ import sys
 
 import pytest
 
-from tests.processes import ROOT, database_url
+from scripts.processes import ROOT
+from tests.processes import database_url
 
 PRODUCTION = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
               "DJANGO_ALLOWED_HOSTS": "tally.example"}

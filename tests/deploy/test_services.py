@@ -15,9 +15,10 @@ import psycopg
 import pytest
 import redis
 
+from scripts.processes import ROOT, stop
+
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 WRAPPER = [sys.executable, str(ROOT / "scripts" / "services.py"), "--"]
 SAY_URLS = "import os; print(os.environ['DATABASE_URL'], os.environ['REDIS_URL'], flush=True)"
 # manage.py through the wrapper, as `make manage` runs it: it connects, then says where.
@@ -71,9 +72,7 @@ class Folder:
 
     def clean_up(self) -> None:
         for wrapper in self.wrappers:
-            if wrapper.poll() is None:
-                wrapper.terminate()
-                wrapper.wait(timeout=60)
+            stop(wrapper, timeout=60)
             wrapper.stdout.close()
         # Whatever a failed test left running in the folder.
         if postgres_running(self.path):

@@ -8,7 +8,7 @@ import pytest
 @pytest.fixture(scope="session")
 def private_postgres():
     """A Postgres of our own that fault tests may stop and start, with a migrated template database."""
-    from tests.faults.services import PrivatePostgres
+    from tests.faults.private_postgres import PrivatePostgres
 
     pg = PrivatePostgres().start()
     pg.template = pg.migrated_template()

@@ -1,26 +1,21 @@
-"""Real processes for the fault tests that the shared helpers in tests/processes.py do not cover:
-a private Postgres that a test may stop and start (never the machine's own), Celery processes and a
-web server pointed at a database on it, and a small HTTP client that keeps a session."""
+"""A private Postgres that a fault test may stop and start (never the machine's own), with databases
+copied from a migrated template, and `manage.py shell` run against one of them."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import psycopg
 
-from tests.processes import ROOT, child_env, free_port, wait_until
-
-DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens here: nudges fail quietly, the sweep is not needed
+from scripts.processes import ROOT, wait_until
+from tests.processes import DEAD_REDIS, child_env
 
 
 class PrivatePostgres:
@@ -98,85 +93,6 @@ class PrivatePostgres:
             except subprocess.CalledProcessError:
                 pass  # already stopped
         shutil.rmtree(self.root, ignore_errors=True)
-
-
-class WebServer:
-    """`manage.py runserver` as its own process: the app as a browser reaches it."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.port = free_port()
-        self.env = {**env, "DJANGO_ALLOWED_HOSTS": "127.0.0.1"}
-        self.log = log
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> WebServer:
-        self.handle = self.log.open("a")
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", "--noreload"],
-            cwd=ROOT, env=self.env, stdout=self.handle, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_until(self._healthy, timeout=30, interval=0.2, message="the web server")
-        return self
-
-    def _healthy(self) -> bool:
-        try:
-            return HttpSession(self.port).get("/healthz").status == 200
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-
-
-@dataclass
-class Response:
-    status: int
-    body: str
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class HttpSession:
-    """A browser's worth of HTTP: cookies kept, redirects not followed, one connection per request."""
-
-    def __init__(self, port: int, timeout: float = 15) -> None:
-        self.port, self.timeout = port, timeout
-        self.cookies: dict[str, str] = {}
-
-    def request(self, method: str, path: str, data: dict[str, str] | None = None) -> Response:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
-        headers = {"Host": "127.0.0.1"}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        body = None
-        if data is not None:
-            body = urlencode(data)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            raw = conn.getresponse()
-            text = raw.read().decode("utf-8", "replace")
-            for value in raw.headers.get_all("Set-Cookie") or []:
-                for name, morsel in SimpleCookie(value).items():
-                    self.cookies[name] = morsel.value
-            return Response(raw.status, text, dict(raw.headers.items()))
-        finally:
-            conn.close()
-
-    def get(self, path: str) -> Response:
-        return self.request("GET", path)
-
-    def post(self, path: str, data: dict[str, str]) -> Response:
-        return self.request("POST", path, {**data, "csrfmiddlewaretoken": self.cookies.get("csrftoken", "")})
-
-    def log_in(self, username: str, password: str) -> None:
-        self.get("/login/")
-        answer = self.post("/login/", {"username": username, "password": password})
-        assert answer.status == 302 and "sessionid" in self.cookies, answer.body[:500]
 
 
 def manage_py_shell(env: dict[str, str], code: str, timeout: float = 60) -> object:

@@ -9,7 +9,7 @@ from ledger.domain.commands import Deposit
 from ledger.execute import execute
 from projections import runner
 from projections.projectors import get_projectors
-from tests.processes import wait_until
+from scripts.processes import wait_until
 from tests.projections.helpers import balance_of, differences
 from tests.write.helpers import open_account
 

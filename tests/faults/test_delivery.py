@@ -21,7 +21,8 @@ from ledger.execute import execute, load_account
 from projections import runner
 from projections.models import ProjectionStatus
 from projections.nudge import QUEUED_FLAG
-from tests.processes import ROOT, RedisProcess, point_at_redis, wait_until
+from scripts.processes import ROOT, RedisProcess, wait_until
+from tests.processes import point_at_redis
 from tests.projections.helpers import differences
 from tests.projections.test_runner import some_activity
 from tests.write.helpers import open_account

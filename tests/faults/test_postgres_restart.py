@@ -15,8 +15,8 @@ from uuid import uuid4
 
 import pytest
 
-from tests.processes import wait_until
-from tests.faults.services import TRACEBACK, HttpSession, Response, WebServer, manage_py_shell
+from scripts.processes import HttpSession, Response, WebServer, wait_until
+from tests.faults.private_postgres import TRACEBACK, manage_py_shell
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR is not set")]
 
@@ -94,7 +94,8 @@ def outage(private_postgres, tmp_path_factory):
     env = pg.env(db)
     password = secrets.token_urlsafe(16)
     accounts = manage_py_shell(env, SETUP.format(password=password))
-    web = WebServer(env, tmp_path_factory.mktemp("web") / "web.log").start()
+    web = WebServer(env={**env, "DJANGO_ALLOWED_HOSTS": "127.0.0.1"},
+                    log=tmp_path_factory.mktemp("web") / "web.log").start()
     pid_before = web.process.pid
     sent: list[Sent] = []
     stop = threading.Event()

@@ -13,7 +13,7 @@ import pytest
 from celery import Celery
 
 from projections import runner
-from tests.processes import ROOT, CeleryProcess, RedisProcess, wait_until
+from scripts.processes import ROOT, CeleryProcess, RedisProcess, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR is not set")]
 
@@ -60,8 +60,8 @@ def test_a_rebuild_whose_worker_is_killed_finishes_on_a_new_worker_and_verifies(
         conn.execute(BULK_SQL, {"events": BULK_EVENTS, "streams": BULK_STREAMS})
     redis = RedisProcess().start()
     env = pg.env(db, redis.url)
-    worker = CeleryProcess("worker", env["REDIS_URL"], tmp_path / "worker.log", env=env).start()
-    beat = CeleryProcess("beat", env["REDIS_URL"], tmp_path / "beat.log", env=env).start()
+    worker = CeleryProcess("worker", env=env, log=tmp_path / "worker.log").start()
+    beat = CeleryProcess("beat", env=env, log=tmp_path / "beat.log").start()
     second_worker = None
     try:
         with pg.connect(db) as conn:
@@ -86,7 +86,7 @@ def test_a_rebuild_whose_worker_is_killed_finishes_on_a_new_worker_and_verifies(
             time.sleep(3)  # beat keeps sweeping, but no worker is left to run anything
             assert projection_statuses(conn) == killed_at
 
-            second_worker = CeleryProcess("worker", env["REDIS_URL"], tmp_path / "worker2.log", env=env).start()
+            second_worker = CeleryProcess("worker", env=env, log=tmp_path / "worker2.log").start()
 
             def rebuilt() -> bool:
                 return all(not r for r, _, _ in projection_statuses(conn).values())

@@ -12,7 +12,8 @@ from ledger.execute import execute
 from projections.models import DailyActivity, StatementLine
 from projections.nudge import QUEUED_FLAG
 from projections.queries import projections_reached
-from tests.processes import RedisProcess, point_at_redis, wait_until
+from scripts.processes import RedisProcess, wait_until
+from tests.processes import point_at_redis
 from tests.projections.helpers import balance_of, differences
 from tests.write.helpers import open_account
 

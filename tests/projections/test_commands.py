@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 
@@ -14,7 +12,8 @@ from django.db import connection
 from projections import runner
 from projections.models import AccountSummary, ProjectionStatus, StatementLine
 from projections.projectors import get_projectors
-from tests.processes import ROOT, child_env, wait_until
+from scripts.processes import ROOT, kill, wait_until
+from tests.processes import DEAD_REDIS, child_env
 from tests.projections.helpers import differences
 from tests.projections.test_runner import some_activity
 
@@ -106,14 +105,13 @@ def test_an_interrupted_rebuild_resumes_where_it_stopped(committed):
         some_activity()
     runner.catch_up()
     live = table_contents()
-    env = child_env("redis://127.0.0.1:1/0")  # no broker needed; nudges fail quietly
+    env = child_env(DEAD_REDIS)  # no broker needed
 
     rebuild = subprocess.Popen([sys.executable, "manage.py", "rebuild_projections", "--no-input", "--batch-size", "5"],
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     wait_until(lambda: ProjectionStatus.objects.filter(rebuilding=True, position__gt=0).exists(), timeout=30,
                interval=0.01, message="the rebuild to be under way")
-    os.killpg(rebuild.pid, signal.SIGKILL)
-    rebuild.wait(10)
+    kill(rebuild)
     assert ProjectionStatus.objects.filter(rebuilding=True).exists()
     partial = StatementLine.objects.count()
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 from django.test import Client
 
-from tests.processes import ROOT, free_port
+from scripts.processes import ROOT, free_port
 
 CHECK = """
 import django

@@ -23,8 +23,8 @@ from ledger.execute import load_account
 from ledger.store.serialization import event_from_payload
 from projections import runner
 from projections.models import AccountSummary, StatementLine
-from tests.processes import ROOT, child_env
-from tests.faults.services import DEAD_REDIS
+from scripts.processes import ROOT
+from tests.processes import DEAD_REDIS, child_env
 from tests.write.helpers import open_account
 
 HERE = Path(__file__).resolve().parent
