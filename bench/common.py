@@ -11,11 +11,10 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from scripts.processes import ROOT
 
 # The harness's own databases; each run drops and creates them, so figures never depend on what a
 # previous run left behind, and the app's (tally, tally_dev) and the tests' (test_*) are never touched.

@@ -17,13 +17,10 @@ those. The client threads share the 2 cores with gunicorn and Postgres, as on on
 
 from __future__ import annotations
 
-import http.client
 import os
 import random
 import runpy
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +33,7 @@ from urllib.parse import urlencode, urlsplit
 from uuid import uuid4
 
 from bench.common import REBUILD_DB, ROOT, Profile, database_url, latency_summary, redis_url, run_together, say
+from scripts.processes import HttpSession, WebServer
 
 CLIENTS = 10
 WARMUP_SECONDS = 1.0
@@ -103,74 +101,13 @@ def _prepare(job: dict[str, Any], ready: Callable[[], Any]) -> dict[str, Any]:
             "commands": commands, "events": head}
 
 
-class Gunicorn:
-    def __init__(self, log_dir: Path) -> None:
-        self.port = _free_port()
-        self.log = log_dir / "gunicorn.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Gunicorn:
-        env = {**os.environ, "DATABASE_URL": database_url(REBUILD_DB), "REDIS_URL": redis_url()}
-        args = [sys.executable, "-m", "gunicorn", "config.wsgi", "-c", "config/gunicorn.py",
-                "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning"]
-        self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self.log.open("ab"),
-                                        stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    return self
-            except OSError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not start; see {self.log}")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
+def _client(port: int, session: str) -> HttpSession:
+    """One keep-alive connection with a session cookie, and a CSRF cookie its posts send back."""
+    csrf = secrets.token_hex(16)  # 32 characters: Django accepts it as the CSRF secret
+    return HttpSession(port, timeout=30, keep_alive=True, cookies={"sessionid": session, "csrftoken": csrf})
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Client:
-    """One keep-alive connection with a session cookie (and a CSRF cookie and header for posts)."""
-
-    def __init__(self, port: int, session: str) -> None:
-        self.port = port
-        self.csrf = secrets.token_hex(16)  # 32 characters: Django accepts it as the CSRF secret
-        self.cookie = f"sessionid={session}; csrftoken={self.csrf}"
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-
-    def request(self, method: str, path: str, body: str | None = None) -> tuple[int, dict[str, str], bytes]:
-        headers = {"Cookie": self.cookie, "Host": "127.0.0.1"}
-        if body is not None:
-            headers.update({"Content-Type": "application/x-www-form-urlencoded", "X-CSRFToken": self.csrf,
-                            "Referer": f"http://127.0.0.1:{self.port}/"})
-        for attempt in (1, 2):
-            try:
-                self.conn.request(method, path, body=body, headers=headers)
-                response = self.conn.getresponse()
-                return response.status, dict(response.getheaders()), response.read()
-            except (http.client.HTTPException, OSError):
-                self.conn.close()  # a closed keep-alive connection: reconnect once
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
-
-
-def _load(port: int, session: str, requests: int, step: Callable[[Client, int], bool]) -> dict[str, Any]:
+def _load(port: int, session: str, requests: int, step: Callable[[HttpSession, int], bool]) -> dict[str, Any]:
     """CLIENTS threads call step(client, i) (True = the request did what it should) for a warm-up,
     then until `requests` timed calls are done in all."""
     lock = threading.Lock()
@@ -179,7 +116,7 @@ def _load(port: int, session: str, requests: int, step: Callable[[Client, int], 
     failures = [0]
 
     def client_loop(n: int) -> None:
-        client = Client(port, session)
+        client = _client(port, session)
         warm_until = time.perf_counter() + WARMUP_SECONDS
         i = n * 100_000
         while time.perf_counter() < warm_until:
@@ -232,18 +169,19 @@ def run(profile: Profile, figures: tuple[str, ...] = FIGURES) -> dict[str, Any]:
     data = run_together(_prepare, [{}])[0]
     results["events"] = data["events"]
     log_dir = Path(tempfile.mkdtemp(prefix="bench-http-"))
-    from bench.latency import CeleryProcess, flush_bench_redis
+    from bench.latency import celery, flush_bench_redis
 
     flush_bench_redis()
-    server = Gunicorn(log_dir).start()
-    worker = CeleryProcess("worker", REBUILD_DB, log_dir).start()
-    beat = CeleryProcess("beat", REBUILD_DB, log_dir).start()
+    server = WebServer("gunicorn", env={**os.environ, "DATABASE_URL": database_url(REBUILD_DB), "REDIS_URL": redis_url()},
+                       log=log_dir / "gunicorn.log", extra=("--log-level", "warning")).start()
+    worker = celery("worker", REBUILD_DB, log_dir).start()
+    beat = celery("beat", REBUILD_DB, log_dir).start()
     say(f"  gunicorn on port {server.port}, logs in {log_dir}")
     n = profile.http_requests
     accounts, teller, auditor = data["accounts"], data["sessions"]["teller"], data["sessions"]["auditor"]
 
-    def get(path_of: Callable[[int], str]) -> Callable[[Client, int], bool]:
-        return lambda client, i: client.request("GET", path_of(i))[0] == 200
+    def get(path_of: Callable[[int], str]) -> Callable[[HttpSession, int], bool]:
+        return lambda client, i: client.get(path_of(i)).status == 200
 
     owner = data["owners"][0].split()[-1] if data["owners"] else "Hopper"
     lists = ["/accounts/", "/accounts/?page=3", "/accounts/?" + urlencode({"q": owner}),
@@ -269,18 +207,18 @@ def run(profile: Profile, figures: tuple[str, ...] = FIGURES) -> dict[str, Any]:
     return results
 
 
-def _deposit(accounts: list[str]) -> Callable[[Client, int], bool]:
+def _deposit(accounts: list[str]) -> Callable[[HttpSession, int], bool]:
     """POST a deposit, then GET the page it redirects to, which waits for the read side."""
-    def step(client: Client, i: int) -> bool:
+    def step(client: HttpSession, i: int) -> bool:
         account = accounts[i % len(accounts)]
-        body = urlencode({"command_id": str(uuid4()), "amount": "1.00", "memo": "bench"})
-        status, headers, _ = client.request("POST", f"/accounts/{account}/tasks/deposit/", body)
-        location = headers.get("Location") or headers.get("location")
-        if status != 303 or not location:
+        posted = client.post(f"/accounts/{account}/tasks/deposit/",
+                             {"command_id": str(uuid4()), "amount": "1.00", "memo": "bench"})
+        location = posted.headers.get("Location") or posted.headers.get("location")
+        if posted.status != 303 or not location:
             return False
         split = urlsplit(location)
-        status, _, page = client.request("GET", split.path + (f"?{split.query}" if split.query else ""))
-        return status == 200 and b"banner processing" not in page
+        page = client.get(split.path + (f"?{split.query}" if split.query else ""))
+        return page.status == 200 and b"banner processing" not in page.content
 
     return step
 

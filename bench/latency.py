@@ -12,9 +12,6 @@ returning to the first poll that saw it (so the figure is at most one poll inter
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -24,7 +21,9 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-from bench.common import ROOT, TALLY_DB, Profile, database_url, latency_summary, redis_url, say, setup_django
+from scripts.processes import CeleryProcess, wait_until
+
+from bench.common import TALLY_DB, Profile, database_url, latency_summary, redis_url, say, setup_django
 
 RATE = 100.0  # commands per second, as the goal names
 POLL_SECONDS = 0.002
@@ -80,41 +79,11 @@ def paced_visibility(command: Callable[[int], Any], seen: Callable[[], Any], *, 
 
 # --- Celery, as the Procfile runs it --------------------------------------------------------------------
 
-class CeleryProcess:
-    """`celery -A config worker|beat` on a database of the harness and Redis database 9."""
-
-    def __init__(self, kind: str, database: str, log_dir: Path) -> None:
-        self.kind, self.database = kind, database
-        self.log = log_dir / f"celery-{kind}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> CeleryProcess:
-        args = [sys.executable, "-m", "celery", "-A", "config", self.kind, "--loglevel", "INFO"]
-        if self.kind == "worker":  # as the Procfile's worker line
-            args += ["--concurrency", "2", "--without-gossip", "--without-mingle", "--without-heartbeat"]
-        else:
-            args += ["--schedule", str(self.log.with_suffix(".schedule"))]
-        env = {**os.environ, "DATABASE_URL": database_url(self.database), "REDIS_URL": redis_url()}
-        handle = self.log.open("ab")
-        self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-        if self.kind == "worker":
-            deadline = time.monotonic() + 60
-            while "ready." not in self.log.read_text(errors="replace"):
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the Celery worker did not start; see {self.log}")
-                time.sleep(0.1)
-        return self
-
-    def stop(self) -> None:
-        """Stop this process and its pool children (its own process group, started above)."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
+def celery(kind: str, database: str, log_dir: Path) -> CeleryProcess:
+    """`celery -A config worker|beat` on a database of the harness and Redis database 9; the worker
+    with the Procfile's two pool processes."""
+    env = {**os.environ, "DATABASE_URL": database_url(database), "REDIS_URL": redis_url()}
+    return CeleryProcess(kind, env=env, log=log_dir / f"celery-{kind}.log", concurrency=2)
 
 
 def flush_bench_redis() -> None:
@@ -149,8 +118,8 @@ def tally_visibility(profile: Profile, *, rate: float = RATE) -> dict[str, Any]:
     runner.catch_up()  # what the write benchmarks left: not part of this figure
     flush_bench_redis()
     log_dir = Path(tempfile.mkdtemp(prefix="bench-celery-"))
-    worker = CeleryProcess("worker", TALLY_DB, log_dir).start()
-    beat = CeleryProcess("beat", TALLY_DB, log_dir).start()
+    worker = celery("worker", TALLY_DB, log_dir).start()
+    beat = celery("beat", TALLY_DB, log_dir).start()
     read = checkpoint_reader(TALLY_DB)
     try:
         accounts: list[UUID] = [uuid4() for _ in range(50)]
@@ -158,11 +127,8 @@ def tally_visibility(profile: Profile, *, rate: float = RATE) -> dict[str, Any]:
         for account in accounts:
             last = execute(OpenAccount(account_id=account, owner="Ada Lovelace", currency="EUR"), actor="teller",
                            source="bench").checkpoint
-        deadline = time.monotonic() + 60
-        while read() < (last.tx_id, last.position):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the Celery worker did not catch up; see {log_dir}")
-            time.sleep(0.01)
+        wait_until(lambda: read() >= (last.tx_id, last.position), timeout=60, interval=0.01,
+                   message=f"the Celery worker to catch up (logs: {log_dir})")
 
         def command(i: int) -> tuple[int, int]:
             result = execute(Deposit(account_id=accounts[i % len(accounts)], amount=100, currency="EUR"),

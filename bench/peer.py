@@ -25,6 +25,7 @@ from typing import Any
 from uuid import UUID
 
 from bench.common import PEER_DB, Profile, conninfo, latency_summary, writer_throughput
+from scripts.processes import wait_until
 
 
 def peer_environment() -> dict[str, str]:
@@ -175,14 +176,6 @@ def _tracking_reader(app: str = "Bank") -> Callable[[], int]:
     return read
 
 
-def _wait_for(read: Callable[[], int], target: int, timeout: float, interval: float = 0.01) -> None:
-    deadline = time.perf_counter() + timeout
-    while read() < target:
-        if time.perf_counter() > deadline:
-            raise TimeoutError(f"the peer's projection did not reach {target} in {timeout} s")
-        time.sleep(interval)
-
-
 def _runner(app: str = "Bank"):  # noqa: ANN202 - the library's ProjectionRunner
     from eventsourcing.projection import ProjectionRunner
 
@@ -207,7 +200,7 @@ def projection_rate(profile: Profile) -> dict[str, Any]:
     started = time.perf_counter()
     with _runner("ReplayBank"):
         read = _tracking_reader("Replay")
-        _wait_for(read, last, timeout=600)
+        wait_until(lambda: read() >= last, timeout=600, interval=0.01, message="the peer's projection to replay")
         elapsed = time.perf_counter() - started
         read.close()  # type: ignore[attr-defined]
     return {"events": last, "seconds": elapsed, "per_second": last / elapsed}
@@ -236,7 +229,8 @@ def visibility(profile: Profile, rate: float) -> dict[str, Any]:
     process.start()
     try:
         read = _retrying(lambda: _tracking_reader("Live"), process)
-        _wait_for(read, head, timeout=300)  # caught up with the set-up: only paced commands are timed
+        # Caught up with the set-up: only paced commands are timed.
+        wait_until(lambda: read() >= head, timeout=300, interval=0.01, message="the peer's projection to catch up")
 
         def command(i: int) -> int:
             return bank.deposit(accounts[i % len(accounts)], 100, "EUR")
