@@ -26,6 +26,7 @@ from projections.projectors import PROJECTORS, Projector
 from ledger.store.sql import fetch
 from projections.projectors.base import IN_SPAN
 from tests.projections.helpers import differences, verify_command_exit_code
+from tests.store.helpers import own_connection
 from tests.write.helpers import open_account
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -221,7 +222,7 @@ def test_projectors_caught_up_side_by_side_fail_alone(committed, exploding):
 @contextmanager
 def another_runner_holding(name: str):
     """A second session holding projector `name`'s advisory lock, as a busy runner would."""
-    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+    with own_connection(autocommit=True) as other:
         other.execute("SELECT pg_advisory_lock(%s)", [runner.lock_key(name)])
         yield other
 
@@ -235,7 +236,7 @@ def when_this_session_waits_for_a_lock(action: str):
         pid = cursor.fetchone()[0]
 
     def interrupt() -> None:
-        with psycopg.connect(**connection.get_connection_params(), autocommit=True) as admin:
+        with own_connection(autocommit=True) as admin:
             for _ in range(500):
                 if admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'",
                                  [pid]).fetchone():

@@ -7,7 +7,6 @@ import json
 from datetime import date
 from uuid import uuid4
 
-import psycopg
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -21,6 +20,7 @@ from projections import runner
 from projections.projectors import account_summary, daily_activity, statement
 from projections.models import AccountSummary, DailyActivity, ProjectionStatus
 from tests.projections.helpers import differences
+from tests.store.helpers import own_connection
 from tests.write.helpers import open_account
 
 INSERT_EVENT = """
@@ -34,18 +34,11 @@ def insert_event(cursor, account_id, version, type_, data, *, schema_version=1, 
                                   json.dumps({"account_id": str(account_id), **data}), recorded_at])
 
 
-def raw_connection() -> psycopg.Connection:
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    return psycopg.connect(**params, autocommit=False)
-
-
 def test_the_runner_does_not_project_past_an_event_a_slower_transaction_has_yet_to_commit(committed):
     ada = open_account(balance=100)
     runner.catch_up()
 
-    with raw_connection() as slow:  # takes a position first, commits last
+    with own_connection() as slow:  # takes a position first, commits last
         insert_event(slow.cursor(), ada, 3, "MoneyDeposited", {"amount": 25, "currency": "EUR", "memo": "late"})
         bob = open_account(balance=50)
 

@@ -7,10 +7,10 @@ import threading
 import time
 from uuid import uuid4
 
-import psycopg
 from django.db import connection, connections
 
 from ledger import store
+from tests.store.helpers import own_connection
 from tests.store.test_event_store import new_event
 
 
@@ -27,19 +27,12 @@ def test_read_all_returns_committed_events_in_commit_order_after_a_checkpoint(co
     assert all(store.Checkpoint(e.tx_id, e.position) > first for e in after_first)
 
 
-def _raw_connection() -> psycopg.Connection:
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    return psycopg.connect(**params, autocommit=False)
-
-
 def test_an_event_committed_late_with_a_lower_position_is_not_skipped(committed):
     slow_stream, fast_stream = uuid4(), uuid4()
     start = store.read_all(store.Checkpoint(), limit=1_000_000)
     checkpoint = store.Checkpoint(start[-1].tx_id, start[-1].position) if start else store.Checkpoint()
 
-    with _raw_connection() as slow:  # takes a position first, commits last
+    with own_connection() as slow:  # takes a position first, commits last
         slow.execute("INSERT INTO ledger_event (event_id, stream_id, stream_type, version, type, data, metadata)"
                      " VALUES (%s, %s, 'account', 1, 'NoteTaken', '{}', '{}')", [uuid4(), slow_stream])
         store.append([new_event(fast_stream, 1)])
@@ -101,12 +94,8 @@ def test_a_reader_following_concurrent_writers_sees_every_event_exactly_once(com
 
 
 def test_a_long_transaction_in_another_database_does_not_hold_the_log_back(committed):
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    params["dbname"] = "postgres"
     stream = uuid4()
-    with psycopg.connect(**params, autocommit=False) as elsewhere:
+    with own_connection(dbname="postgres") as elsewhere:
         elsewhere.execute("SELECT pg_current_xact_id()")  # holds a transaction id, like a long batch job
         before = store.Checkpoint()
         store.append([new_event(stream, 1)])
