@@ -9,9 +9,8 @@ from ledger.roles import Role
 from projections import runner
 from projections.models import ProjectionStatus
 from scripts.processes import wait_until
-from tests.projections.helpers import differences
-from tests.projections.test_runner import some_activity
-from tests.screens.conftest import make_user
+from tests.projections.helpers import differences, some_activity
+from tests.screens.helpers import make_user
 
 URL = "/admin/projections/projectionstatus/"
 

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
 
 from ledger.roles import Role
-from scripts.processes import ROOT, WebServer
+from scripts.processes import WebServer
 from tests.processes import child_env
 
 CHROMIUM = os.environ.get("TALLY_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = ROOT / "test-artifacts"
 PASSWORD = "tally-test-password"
 
 
@@ -97,10 +95,3 @@ def login(browser, live_server_url, users):
     yield open_as
     for context in contexts:
         context.close()
-
-
-def screenshot(page, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path

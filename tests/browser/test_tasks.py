@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from ledger.domain.commands import Deposit
 from ledger.execute import execute, load_account
 from ledger.roles import Role
-from tests.browser.conftest import screenshot
+from tests.browser.helpers import screenshot
 from tests.write.helpers import event_count, open_account
 
 

@@ -11,8 +11,8 @@ from django.test import Client
 from ledger.roles import Role
 from projections import runner
 from projections.models import ProjectionStatus
-from tests.projections.test_runner import some_activity
-from tests.screens.conftest import make_user
+from tests.projections.helpers import some_activity
+from tests.screens.helpers import make_user
 
 URL = "/admin/projections/projectionstatus/"
 

@@ -1,6 +1,11 @@
-"""Fault injection, run as its own process: catch up in small batches and SIGKILL the process right
-after the first batch has committed, as a worker dies before acknowledging its Celery message (the
-broker then delivers the same work again)."""
+"""Fault injection, run as its own process on the test database named in DATABASE_NAME: catch up,
+and SIGKILL this process at the moment named by the first argument:
+
+- before-commit: the first projector has written its tables for a batch, the transaction has not
+  committed yet;
+- after-commit: the first batch (of BATCH_SIZE events) has committed, as a worker dies before
+  acknowledging its Celery message (the broker then delivers the same work again).
+"""
 
 import os
 import signal
@@ -23,10 +28,24 @@ connections["default"].settings_dict["NAME"] = os.environ["DATABASE_NAME"]
 from projections import runner  # noqa: E402
 
 
-def die_after_commit(count: int) -> None:  # the runner reports progress after each committed batch
-    print(f"committed a batch of {count}", flush=True)
+def die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-runner.catch_up(batch_size=int(os.environ["BATCH_SIZE"]), progress=die_after_commit)
+if sys.argv[1] == "before-commit":
+    advance = runner._advance
+
+    def advance_then_die(*args, **kwargs):
+        advance(*args, **kwargs)
+        print("applied, about to commit", flush=True)
+        die()
+
+    runner._advance = advance_then_die
+    runner.catch_up()
+else:
+    def die_after_commit(count: int) -> None:  # the runner reports progress after each committed batch
+        print(f"committed a batch of {count}", flush=True)
+        die()
+
+    runner.catch_up(batch_size=int(os.environ["BATCH_SIZE"]), progress=die_after_commit)
 print("not killed")

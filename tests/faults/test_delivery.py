@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import redis as redis_client
@@ -19,19 +18,11 @@ from ledger import store
 from ledger.domain import commands as c
 from ledger.execute import execute, load_account
 from projections import runner
-from projections.models import ProjectionStatus
 from projections.nudge import QUEUED_FLAG
 from scripts.processes import ROOT, RedisProcess, wait_until
 from tests.processes import point_at_redis
-from tests.projections.helpers import differences
-from tests.projections.test_runner import some_activity
+from tests.projections.helpers import differences, some_activity, statuses
 from tests.write.helpers import open_account
-
-HERE = Path(__file__).resolve().parent
-
-
-def statuses() -> dict[str, tuple[int, int, int]]:
-    return {s.name: (s.tx_id, s.position, s.events_applied) for s in ProjectionStatus.objects.all()}
 
 
 def test_a_batch_committed_just_before_its_worker_died_is_not_applied_again_when_the_work_is_redelivered(
@@ -46,7 +37,7 @@ def test_a_batch_committed_just_before_its_worker_died_is_not_applied_again_when
     new_events = len(store.read_all(start, limit=10_000))
     assert new_events > 10
 
-    crash = subprocess.run([sys.executable, str(HERE / "crash_after_commit.py")], cwd=ROOT, text=True,
+    crash = subprocess.run([sys.executable, str(ROOT / "tests/faults/crashing_runner.py"), "after-commit"], cwd=ROOT, text=True,
                            env={**os.environ, "DATABASE_NAME": connection.settings_dict["NAME"], "BATCH_SIZE": "10"},
                            capture_output=True, timeout=60)
 

@@ -14,8 +14,7 @@ from projections.models import AccountSummary, ProjectionStatus, StatementLine
 from projections.projectors import get_projectors
 from scripts.processes import ROOT, kill, wait_until
 from tests.processes import DEAD_REDIS, child_env
-from tests.projections.helpers import differences
-from tests.projections.test_runner import some_activity
+from tests.projections.helpers import differences, some_activity
 
 
 def table_contents() -> dict:

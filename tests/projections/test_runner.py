@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from pathlib import Path
 from uuid import uuid4
 
 import psycopg
@@ -18,30 +13,17 @@ import pytest
 from django.db import OperationalError, connection, connections
 from django.utils import timezone
 
-from ledger.domain.commands import Deposit, FreezeAccount, OpenAccount, Transfer, Withdraw
+from ledger.domain.commands import Deposit, OpenAccount, Withdraw
 from ledger.execute import execute
 from projections import runner
 from projections.models import AccountSummary, DailyActivity, ProjectionStatus, StatementLine
 from projections.projectors import PROJECTORS, Projector
 from ledger.store.sql import fetch
 from projections.projectors.base import IN_SPAN
-from tests.projections.helpers import differences, verify_command_exit_code
+from tests.projections.helpers import differences, some_activity, statuses, verify_command_exit_code
 from tests.store.helpers import own_connection
 from tests.write.helpers import open_account
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def some_activity():
-    ada, bob = open_account(balance=10_000, owner="Ada"), open_account(owner="Bob")
-    execute(Withdraw(account_id=ada, amount=2_500, currency="EUR", memo="rent"), actor="teller")
-    execute(Transfer(account_id=ada, to_account_id=bob, amount=1_000, currency="EUR"), actor="teller")
-    execute(FreezeAccount(account_id=bob, reason="check"), actor="supervisor")
-    return ada, bob
-
-
-def statuses() -> dict[str, tuple]:
-    return {s.name: (s.tx_id, s.position, s.events_applied) for s in ProjectionStatus.objects.all()}
 
 
 def test_catching_up_fills_every_read_model(committed):
@@ -68,25 +50,6 @@ def test_catching_up_again_applies_nothing_twice(committed):
     report = runner.catch_up()
 
     assert report.applied == 0 and statuses() == before
-    assert all(not diff for diff in differences().values())
-
-
-def test_a_runner_killed_between_applying_and_committing_changes_nothing(committed):
-    some_activity()
-    runner.catch_up()
-    ada, _ = some_activity()  # events the killed runner will have applied but not committed
-    before = (statuses(), AccountSummary.objects.filter(account_id=ada).exists(), StatementLine.objects.count())
-
-    crash = subprocess.run([sys.executable, str(ROOT / "tests/projections/crash_mid_batch.py")],
-                           env={**os.environ, "DATABASE_NAME": connection.settings_dict["NAME"]},
-                           cwd=ROOT, capture_output=True, text=True, timeout=60)
-
-    assert crash.returncode == -signal.SIGKILL, crash.stderr
-    assert "applied, about to commit" in crash.stdout
-    after = (statuses(), AccountSummary.objects.filter(account_id=ada).exists(), StatementLine.objects.count())
-    assert after == before and before[1] is False
-    runner.catch_up()
-    assert AccountSummary.objects.get(account_id=ada).balance == 6_500
     assert all(not diff for diff in differences().values())
 
 

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.test import Client
 
 from ledger.roles import Role
-
-
-def make_user(username: str, role: Role | None) -> User:
-    user, _ = User.objects.get_or_create(username=username)
-    if role is not None:
-        user.groups.add(Group.objects.get(name=role.value))
-    return user
+from tests.screens.helpers import make_user
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from django.db import connection
 
 from ledger.execute import load_account
 from ledger.roles import Role
-from tests.screens.test_roles import url_of
+from tests.screens.helpers import url_of
 from tests.write.helpers import open_account
 
 pytestmark = pytest.mark.django_db

@@ -21,7 +21,7 @@ from ledger.domain import commands as c
 from ledger.execute import execute
 from ledger.roles import Role
 from projections import runner
-from tests.screens.conftest import make_user
+from tests.screens.helpers import make_user
 from tests.write.helpers import open_account
 
 N = 30

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test import Client
 
 from ledger.roles import Role
+from tests.screens.helpers import url_of
 from tests.write.helpers import event_count, open_account
 
 TASKS = ["deposit", "withdraw", "transfer", "freeze", "unfreeze", "close"]
@@ -18,10 +19,6 @@ ALLOWED = {
     Role.AUDITOR: set(),
     None: set(),
 }
-
-
-def url_of(task: str, account_id) -> str:
-    return "/accounts/open/" if task == "open" else f"/accounts/{account_id}/tasks/{task}/"
 
 
 def post_data(task: str, account, other) -> dict:

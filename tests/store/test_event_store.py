@@ -10,16 +10,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from ledger import store
-from ledger.store import NewEvent
-
-
-def new_event(stream_id, version, type_="NoteTaken", data=None, schema_version=1):
-    """A raw event of a type no projector handles, so committed ones never reach the read models."""
-    return NewEvent(event_id=uuid4(), stream_id=stream_id, stream_type="account", version=version,
-                    type=type_, schema_version=schema_version,
-                    data=data if data is not None else {"account_id": str(stream_id), "amount": version,
-                                                        "currency": "EUR", "memo": ""},
-                    metadata={"actor": "test"})
+from tests.store.helpers import new_event
 
 
 pytestmark = pytest.mark.django_db

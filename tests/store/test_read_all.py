@@ -10,8 +10,7 @@ from uuid import uuid4
 from django.db import connection, connections
 
 from ledger import store
-from tests.store.helpers import own_connection
-from tests.store.test_event_store import new_event
+from tests.store.helpers import new_event, own_connection
 
 
 def test_read_all_returns_committed_events_in_commit_order_after_a_checkpoint(committed):

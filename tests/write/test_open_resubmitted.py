@@ -15,7 +15,7 @@ from ledger import store
 from ledger.domain.commands import Deposit
 from ledger.execute import execute
 from ledger.roles import Role
-from tests.screens.conftest import make_user
+from tests.screens.helpers import make_user
 from tests.write.helpers import event_count, open_account
 
 

@@ -18,7 +18,7 @@ from config.middleware import ReadableHtmxDetails
 from ledger.execute import load_account
 from ledger.roles import Role
 from ledger.views import account_task
-from tests.screens.conftest import make_user
+from tests.screens.helpers import make_user
 from tests.write.helpers import event_count, open_account
 
 HEADERS = ["HX-Current-URL", "HX-Current-URL-URI-AutoEncoded", "HX-Target", "HX-Trigger", "HX-Trigger-Name",
