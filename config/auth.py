@@ -8,12 +8,13 @@ and building it with the ORM (an ArrayAgg over a join, grouped) cost more than r
 from __future__ import annotations
 
 from functools import cache
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import ManyToManyField, Model, Q
 
 from ledger.store.sql import columns, load_models
 from ledger.roles import remember_roles
@@ -22,9 +23,9 @@ from ledger.roles import remember_roles
 @cache
 def _user_with_groups_sql() -> str:
     user = get_user_model()
-    groups = user._meta.get_field("groups")
-    group_table = groups.related_model._meta.db_table
-    through = groups.remote_field.through._meta.db_table
+    groups = cast("ManyToManyField[Any, Any]", user._meta.get_field("groups"))
+    group_table = Group._meta.db_table
+    through = cast("type[Model]", groups.remote_field.through)._meta.db_table
     pk = user._meta.pk.column
     return (f'SELECT {columns(user, "u")}, ARRAY(SELECT g.name FROM "{group_table}" g JOIN "{through}" ug '
             f'ON ug."{groups.m2m_reverse_name()}" = g.id WHERE ug."{groups.m2m_column_name()}" = u."{pk}") '
@@ -41,7 +42,7 @@ class UserWithRolesBackend(ModelBackend):
         found = load_models(model, _user_with_groups_sql(), [user_id], extra=["group_names"])
         if not found or not self.user_can_authenticate(found[0]):
             return None
-        remember_roles(found[0], found[0].group_names)
+        remember_roles(found[0], getattr(found[0], "group_names"))  # noqa: B009 - the query's extra column, unknown to the User type
         return found[0]
 
     def get_all_permissions(self, user_obj, obj=None):  # noqa: ANN001, ANN201 - as ModelBackend's

@@ -25,7 +25,7 @@ class TaskForm(forms.Form):
         kwargs.setdefault("initial", {}).setdefault("command_id", uuid4())
         super().__init__(*args, **kwargs)
 
-    def clean(self) -> dict[str, Any]:
+    def clean(self) -> dict[str, Any] | None:
         # A field sent twice is ambiguous (which amount did the person mean?): refuse, don't guess.
         if hasattr(self.data, "getlist") and any(len(self.data.getlist(name)) > 1 for name in self.fields):
             raise forms.ValidationError("The form arrived with a field sent twice; reload the page and try again.")
@@ -40,6 +40,13 @@ class TaskForm(forms.Form):
         except AmountFormatError as error:
             self.add_error(field, str(error))
             return None
+
+
+class AccountTaskForm(TaskForm):
+    """A task on an existing account: the form and the account's state make the command."""
+
+    def to_command(self, account: Account) -> c.Command | None:
+        raise NotImplementedError
 
 
 def _note(label: str) -> forms.CharField:
@@ -85,7 +92,7 @@ class OpenAccountForm(TaskForm):
                              owner=self.cleaned_data["owner"], currency=currency, overdraft_limit=limit)
 
 
-class MoneyForm(TaskForm):
+class MoneyForm(AccountTaskForm):
     amount = _amount()
     memo = _note("Description (shown on the statement)")
     command_class: type[c.Deposit] | type[c.Withdraw] = c.Deposit
@@ -106,7 +113,7 @@ class WithdrawForm(MoneyForm):
     command_class = c.Withdraw
 
 
-class TransferForm(TaskForm):
+class TransferForm(AccountTaskForm):
     to_account = forms.UUIDField(label="To account number", error_messages={
         "required": "Enter the account number to transfer to.",
         "invalid": "Enter a full account number, like 6f1c0e2a-3b4d-4c5e-8f90-1a2b3c4d5e6f."})
@@ -122,7 +129,7 @@ class TransferForm(TaskForm):
                           currency=account.currency, memo=self.cleaned_data["memo"])
 
 
-class StatusForm(TaskForm):
+class StatusForm(AccountTaskForm):
     """Freeze, unfreeze or close: decided on the state the supervisor saw (`seen_version`)."""
 
     reason = _note("Reason (kept in the audit trail)")

@@ -10,7 +10,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractUser, AnonymousUser
+
+# Tally's users are Django's (with groups); a request's user may also be nobody.
+AnyUser = AbstractUser | AnonymousUser
 
 
 class Role(enum.StrEnum):
@@ -37,27 +40,28 @@ TASKS_BY_ROLE: dict[Role, frozenset[Task]] = {
 }
 
 
-def roles_of(user: AbstractBaseUser | AnonymousUser) -> set[Role]:
+def roles_of(user: AnyUser) -> set[Role]:
     if not user.is_authenticated:
         return set()
     cached = getattr(user, "_tally_roles", None)
     if cached is None:
-        cached = remember_roles(user, user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+        cached = remember_roles(user, user.groups.values_list("name", flat=True))
     return cached
 
 
-def remember_roles(user: AbstractBaseUser, group_names: Iterable[str]) -> set[Role]:
+def remember_roles(user: AnyUser, group_names: Iterable[str]) -> set[Role]:
     """Keep the user's roles on the user object: at most one query per request, not one per check
     (none when the request's user was loaded with its group names, see config.auth)."""
     names = set(group_names)
-    user._tally_roles = {role for role in Role if role.value in names}  # type: ignore[attr-defined]
-    return user._tally_roles  # type: ignore[attr-defined]
+    roles = {role for role in Role if role.value in names}
+    user._tally_roles = roles  # type: ignore[union-attr]  # a per-request note on the user object, not a field
+    return roles
 
 
-def may_perform(user: AbstractBaseUser | AnonymousUser, task: Task) -> bool:
+def may_perform(user: AnyUser, task: Task) -> bool:
     return any(task in TASKS_BY_ROLE[role] for role in roles_of(user))
 
 
-def may_audit(user: AbstractBaseUser | AnonymousUser) -> bool:
+def may_audit(user: AnyUser) -> bool:
     """The event browser: auditors and superusers."""
     return bool(user.is_authenticated and (user.is_superuser or Role.AUDITOR in roles_of(user)))

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-
 from ledger import forms
 from ledger.domain.account import Status
-from ledger.roles import Task, may_perform
+from ledger.roles import AnyUser, Task, may_perform
 
 
 @dataclass(frozen=True)
 class TaskSpec:
-    form: type[forms.TaskForm]
+    form: type[forms.AccountTaskForm]
     title: str
     button: str
     allowed_in: frozenset[Status]  # account states in which the task makes sense
@@ -32,7 +30,7 @@ ACCOUNT_TASKS: dict[Task, TaskSpec] = {
 }
 
 
-def tasks_for(user: AbstractBaseUser | AnonymousUser, account_status: str) -> list[tuple[Task, TaskSpec]]:
+def tasks_for(user: AnyUser, account_status: str) -> list[tuple[Task, TaskSpec]]:
     """The tasks the account's state and the user's role allow, for the account page."""
     status = Status(account_status)
     return [(task, spec) for task, spec in ACCOUNT_TASKS.items()

@@ -19,7 +19,9 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseLocation
 
 from ledger import forms
+from ledger.htmx import HtmxHttpRequest
 from ledger.domain.account import Account, Status
+from ledger.domain.commands import Command
 from ledger.domain.errors import DomainError
 from ledger.execute import execute, load_account
 from ledger.hooks import CommandResult
@@ -30,12 +32,12 @@ log = logging.getLogger(__name__)
 UNPROCESSABLE = 422  # the form was understood but refused: the same page, with the reasons
 
 
-def _require(request: HttpRequest, task: Task) -> None:
+def _require(request: HtmxHttpRequest, task: Task) -> None:
     if not may_perform(request.user, task):
         raise PermissionDenied(f"Your role does not allow the task “{task.value}”.")
 
 
-def _execute(request: HttpRequest, form: forms.TaskForm, command) -> CommandResult | None:  # noqa: ANN001
+def _execute(request: HtmxHttpRequest, form: forms.TaskForm, command: Command) -> CommandResult | None:
     try:
         return execute(command, actor=request.user.get_username(), source="web")
     except DomainError as error:
@@ -43,7 +45,7 @@ def _execute(request: HttpRequest, form: forms.TaskForm, command) -> CommandResu
         return None
 
 
-def _in_account_page(request: HttpRequest, account_id: UUID | None) -> bool:
+def _in_account_page(request: HtmxHttpRequest, account_id: UUID | None) -> bool:
     """True when the form sits in the task panel of the account page (not on a page of its own)."""
     if account_id is None or not request.htmx or not request.htmx.current_url:
         return False
@@ -54,7 +56,7 @@ def _in_account_page(request: HttpRequest, account_id: UUID | None) -> bool:
     return current == reverse("account", args=[account_id])
 
 
-def _after(request: HttpRequest, account_id: UUID, result: CommandResult) -> HttpResponse:
+def _after(request: HtmxHttpRequest, account_id: UUID, result: CommandResult) -> HttpResponse:
     url = f"{reverse('account', args=[account_id])}?after={result.tx_id}.{result.position}"
     try:
         if not request.htmx:
@@ -70,13 +72,13 @@ def _after(request: HttpRequest, account_id: UUID, result: CommandResult) -> Htt
         return HttpResponseRedirect(url, status=303)
 
 
-def _render(request: HttpRequest, context: dict, status: int) -> HttpResponse:
+def _render(request: HtmxHttpRequest, context: dict, status: int) -> HttpResponse:
     template = "ledger/task.html#form" if request.htmx else "ledger/task.html"
     return render(request, template, context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
-def open_account(request: HttpRequest) -> HttpResponse:
+def open_account(request: HtmxHttpRequest) -> HttpResponse:
     _require(request, Task.OPEN)
     form = forms.OpenAccountForm(request.POST or None)
     if request.method == "POST":
@@ -97,7 +99,7 @@ def _account_or_404(account_id: UUID) -> Account:
 
 
 @require_http_methods(["GET", "POST"])
-def account_task(request: HttpRequest, account_id: UUID, task: str) -> HttpResponse:
+def account_task(request: HtmxHttpRequest, account_id: UUID, task: str) -> HttpResponse:
     try:
         task_ = Task(task)
         spec = ACCOUNT_TASKS[task_]

@@ -85,7 +85,7 @@ class ProjectionStatusAdmin(ReadOnlyAdmin):
     def rebuild_selected(self, request: HttpRequest, queryset: QuerySet[ProjectionStatus]) -> None:
         names = sorted(queryset.values_list("name", flat=True))
         try:
-            rebuild.apply_async(args=[names], retry=False)
+            rebuild.apply_async(args=(names,), retry=False)
         except Exception as exc:  # noqa: BLE001 - the broker is down: say what to do instead
             self.message_user(request, f"Could not reach the workers ({exc}). Run "
                                        f"'manage.py rebuild_projections {' '.join(names)}' instead.", messages.ERROR)

@@ -43,6 +43,9 @@ class StatementLine(models.Model):
     counterparty_id = models.UUIDField(null=True)
     actor = models.CharField(max_length=150)
     memo = models.CharField(max_length=200, blank=True)
+    # Not columns: set on each line of a statement page by queries.statement_page, in its one query.
+    counterparty_owner: str | None
+    lines_total: int
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account_id", "version"], name="statement_account_version")]

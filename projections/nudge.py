@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 
+import redis
 from celery import current_app
 from django.conf import settings
 
@@ -33,7 +34,7 @@ class Nudger:
         self._wanted = threading.Event()
         self._thread: threading.Thread | None = None
         self._guard = threading.Lock()
-        self._redis = None
+        self._redis: redis.Redis | None = None
 
     def __call__(self, _result: object = None) -> None:
         self._wanted.set()
@@ -55,10 +56,8 @@ class Nudger:
             else:
                 time.sleep(COALESCE_SECONDS)  # commits meanwhile set _wanted: one publish covers them
 
-    def client(self):  # noqa: ANN201 - redis.Redis, imported lazily
+    def client(self) -> redis.Redis:
         if self._redis is None:
-            import redis
-
             self._redis = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=2)
         return self._redis
 

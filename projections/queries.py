@@ -99,8 +99,8 @@ def statement_page(*, account_id: UUID, page: int | str = 1) -> Page:
         total = StatementLine.objects.filter(account_id=account_id).count()
         number = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
         rows = _statement_lines(account_id, number)
-    paginator = Paginator([], PAGE_SIZE)
-    paginator.count = rows[0].lines_total if rows else 0  # type: ignore[misc]
+    paginator: Paginator[StatementLine] = Paginator([], PAGE_SIZE)
+    paginator.count = rows[0].lines_total if rows else 0
     return Page(rows, number, paginator)
 
 
@@ -150,9 +150,10 @@ def daily_activity(*, days: int = 30, today: date | None = None) -> list[dict]:
             .annotate(deposits=Sum("deposits_count"), withdrawals=Sum("withdrawals_count"),
                       transfers=Sum("transfers_count")))
     by_day = {r["day"]: r for r in rows}
-    empty = {"deposits": 0, "withdrawals": 0, "transfers": 0}
-    return [{"day": first + timedelta(days=i), **{k: by_day.get(first + timedelta(days=i), empty)[k] for k in empty}}
-            for i in range(days)]
+    days_in = [first + timedelta(days=i) for i in range(days)]
+    return [{"day": day, "deposits": by_day[day]["deposits"], "withdrawals": by_day[day]["withdrawals"],
+             "transfers": by_day[day]["transfers"]} if day in by_day
+            else {"day": day, "deposits": 0, "withdrawals": 0, "transfers": 0} for day in days_in]
 
 
 @dataclass(frozen=True)

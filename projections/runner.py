@@ -243,6 +243,8 @@ def _apply_until_failure(projector: Projector, span: Span, status: ProjectionSta
     after, remaining, suspect = span.after, span.events, span.events
     while True:
         head = next_span(after, max(suspect // 2, 1))
+        if head is None:  # cannot be: the span's events are committed, and none is ever deleted
+            raise RuntimeError(f"the events after {after} are gone")
         try:
             with transaction.atomic():
                 projector.apply(head)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import batched
+from typing import Any, cast
 
 import psycopg
 from django.db import transaction
@@ -79,7 +80,7 @@ def _load_expected(cursor: psycopg.Cursor, projector: Projector, expected: Itera
     for batch in batched(expected, COPY_BATCH):
         with cursor.copy(f"COPY verify_expected ({columns}) FROM STDIN") as copy:
             for key, row in batch:
-                copy.write_row((*(key if len(projector.key_columns) > 1 else (key,)), *row))
+                copy.write_row((*(cast(tuple[Any, ...], key) if len(projector.key_columns) > 1 else (key,)), *row))
 
 
 def _compare(cursor: psycopg.Cursor, projector: Projector) -> tuple[int, list[Difference]]:
@@ -89,7 +90,7 @@ def _compare(cursor: psycopg.Cursor, projector: Projector) -> tuple[int, list[Di
         return ", ".join(f"{alias}.{c}" for c in columns)
 
     cursor.execute(f"SELECT count(*) FROM {projector.tables[0]}")
-    rows = cursor.fetchone()[0]
+    rows = cursor.fetchone()[0]  # type: ignore[index]  # count(*) always answers one row
     cursor.execute(f"""
         SELECT e.{keys[0]} IS NOT NULL, t.{keys[0]} IS NOT NULL, {side("e", keys)}, {side("t", keys)},
                {side("e", values)}, {side("t", values)}

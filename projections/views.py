@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET
 
 from ledger.domain.money import CURRENCIES
+from ledger.htmx import HtmxHttpRequest
 from ledger.store import Checkpoint
 from ledger.history import account_history
 from ledger.roles import Task, may_audit, may_perform
@@ -28,7 +29,7 @@ TIMELINE_ROWS = 200
 ACCOUNT_PAGE_PROJECTIONS = ("account_summary", "statement")
 
 
-def _partial(request: HttpRequest, template: str, name: str) -> str:
+def _partial(request: HtmxHttpRequest, template: str, name: str) -> str:
     return f"{template}#{name}" if request.htmx else template
 
 
@@ -51,7 +52,7 @@ def _chart(activity: list[dict]) -> list[dict]:
 
 
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     activity = queries.daily_activity(days=30)
     return render(request, "projections/dashboard.html", {
         "totals": queries.totals_by_currency(), "bars": _chart(activity), "lags": queries.projection_lag(),
@@ -59,7 +60,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def accounts(request: HttpRequest) -> HttpResponse:
+def accounts(request: HtmxHttpRequest) -> HttpResponse:
     filters = {k: request.GET.get(k, "") for k in ("q", "status", "currency", "sort")}
     filters["sort"] = filters["sort"] if filters["sort"] in queries.ACCOUNT_SORTS else "-activity"
     page = queries.accounts_search(**filters, page=request.GET.get("page", 1))
@@ -79,7 +80,7 @@ def _parse_after(value: str | None) -> Checkpoint | None:
 
 
 @require_GET
-def account(request: HttpRequest, account_id: UUID) -> HttpResponse:
+def account(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     """The account page. `?after=tx.position` (set after a task) waits until the read side has
     the command's events; if it takes longer, the page says so and refreshes itself. A checkpoint
     no command wrote is not waited for, and the page shows the account as it is."""
@@ -128,7 +129,7 @@ def _moment(text: str) -> datetime | None:
 
 
 @require_GET
-def account_as_of(request: HttpRequest, account_id: UUID) -> HttpResponse:
+def account_as_of(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     """The account as it was at a moment (or right after one of its events), folded from the events."""
     at_text, version_text = request.GET.get("at", ""), request.GET.get("version", "")
     at = _moment(at_text) if at_text else None
@@ -154,7 +155,7 @@ def account_as_of(request: HttpRequest, account_id: UUID) -> HttpResponse:
 
 
 @require_GET
-def account_options(request: HttpRequest, account_id: UUID) -> HttpResponse:
+def account_options(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     """Suggestions for a transfer's target account (a <datalist>)."""
     summary = queries.account_summary_get(account_id=account_id)
     options = queries.account_options(currency=summary.currency, exclude=account_id,
@@ -163,7 +164,7 @@ def account_options(request: HttpRequest, account_id: UUID) -> HttpResponse:
 
 
 @require_GET
-def projection_status(request: HttpRequest) -> HttpResponse:
+def projection_status(request: HtmxHttpRequest) -> HttpResponse:
     """Every role sees which projection stopped, where and since when, and what went wrong in one
     line; the traceback (file paths, code, data) only operators, who are superusers."""
     return render(request, _partial(request, "projections/status.html", "table"),
@@ -171,6 +172,6 @@ def projection_status(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def lag_badge(request: HttpRequest) -> HttpResponse:
+def lag_badge(request: HtmxHttpRequest) -> HttpResponse:
     """The read-side status in the header, refreshed every few seconds."""
     return render(request, "projections/lag_badge.html", {"lags": queries.projection_lag()})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django.contrib import admin
@@ -73,7 +73,7 @@ class ChoiceFilter(admin.SimpleListFilter):
             return queryset
         if value not in {choice for choice, _ in self.lookup_choices}:
             return queryset.none()
-        return queryset.filter(**{self.parameter_name: value})
+        return queryset.filter(**{str(self.parameter_name): value})
 
 
 class TypeFilter(ChoiceFilter):
@@ -109,10 +109,11 @@ class FollowedFilter(admin.SimpleListFilter):
         return [(value, value)] if value else []
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Event]) -> QuerySet[Event]:
-        if not self.value():
+        given = self.value()
+        if not given:
             return queryset
         try:
-            value = self.parse(self.value())
+            value = self.parse(given)
         except ValueError:
             return queryset.none()
         return queryset.filter(self.condition(value))
@@ -161,11 +162,11 @@ class RecordedAtFilter(admin.DateFieldListFilter):
         try:
             for name in (self.lookup_kwarg_since, self.lookup_kwarg_until):
                 if name in self.used_parameters:
-                    self.used_parameters[name] = [_in_utc(field.to_python(value))
-                                                  for value in self.used_parameters[name]]
+                    given = cast("list[str]", self.used_parameters[name])
+                    self.used_parameters[name] = [_in_utc(field.to_python(value)) for value in given]
         except (ValidationError, ValueError, OverflowError) as error:
             raise IncorrectLookupParameters(error) from error
-        return super().queryset(request, queryset)
+        return cast("QuerySet[Event]", super().queryset(request, queryset))
 
 
 def _in_utc(moment: datetime) -> datetime:

@@ -9,10 +9,11 @@ estimate, pg_class.reltuples, shown as such; when it is far above the cap, that 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.admin.views.main import PAGE_VAR, ChangeList
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.db import connection
 
 CAP = 10_000
@@ -25,14 +26,18 @@ SURELY_MORE = 10
 class CappedCountPaginator(Paginator):
     cap = CAP
 
+    @property
+    def _queryset(self) -> QuerySet[Any]:
+        return cast("QuerySet[Any]", self.object_list)  # the admin pages querysets, never lists
+
     @cached_property
     def _counted(self) -> int:
         if (self._reltuples or 0) > SURELY_MORE * self.cap:
             return self.cap + 1  # the count, 10,001 rows read on every page, would say the same
-        return self.object_list[: self.cap + 1].count()
+        return self._queryset[: self.cap + 1].count()
 
     @cached_property
-    def count(self) -> int:  # type: ignore[override]
+    def count(self) -> int:
         return min(self._counted, self.cap)
 
     @property
@@ -43,18 +48,18 @@ class CappedCountPaginator(Paginator):
     @cached_property
     def _reltuples(self) -> int | None:
         """The planner's row estimate for an unfiltered list (-1 if never analysed); None when filtered."""
-        if self.object_list.query.where:
+        if self._queryset.query.where:
             return None
         with connection.cursor() as cursor:
             cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                           [self.object_list.model._meta.db_table])
+                           [self._queryset.model._meta.db_table])
             return cursor.fetchone()[0]
 
     @property
     def estimate(self) -> int | None:
         """The planner's row estimate for an unfiltered list; None when filtered or never analysed."""
         reltuples = self._reltuples
-        return _roughly(reltuples) if (reltuples or 0) > self.cap else None
+        return _roughly(reltuples) if reltuples is not None and reltuples > self.cap else None
 
 
 def _roughly(value: int) -> int:

@@ -33,7 +33,11 @@ class EventChangeList(KeysetChangeList):
     @cached_property
     def headers(self) -> list[tuple[str, str]]:
         """(column name, label) for each column, labelled as the admin labels it."""
-        return [(name, capfirst(label_for_field(name, self.model, self.model_admin))) for name in self.list_display]
+        return [(name, str(capfirst(str(label_for_field(name, self.model, self.model_admin))))) for name in self._columns]
+
+    @property
+    def _columns(self) -> list[str]:
+        return [str(name) for name in self.list_display]  # the browser names each column by its method
 
     @cached_property
     def body(self) -> SafeString:
@@ -46,7 +50,7 @@ class EventChangeList(KeysetChangeList):
         change_url = conditional_escape(add_preserved_filters(
             {"preserved_filters": self.preserved_filters, "opts": self.opts}, change_url))
         empty = conditional_escape(admin.get_empty_value_display())
-        first, *others = [(name, getattr(admin, name, None)) for name in self.list_display]
+        first, *others = [(name, getattr(admin, name, None)) for name in self._columns]
         rows = []
         for event in self.result_list:
             link = change_url.replace(_POSITION, str(event.pk))
@@ -68,5 +72,5 @@ def _cell(event: Any, name: str, method: Any, empty: str) -> str:
     value = method(event) if callable(method) else getattr(event, name)
     if value is None:
         return empty
-    text = value if isinstance(value, SafeData) else html.escape(str(value))
+    text = str(value) if isinstance(value, SafeData) else html.escape(str(value))
     return text or "&nbsp;"  # an empty cell keeps its height, as in the admin

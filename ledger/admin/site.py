@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.contrib.admin import AdminSite
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 
 from ledger.roles import may_audit
 
-View = Callable[..., HttpResponse]
+V = TypeVar("V", bound=Callable[..., Any])
 
 
 def may_open_admin(request: HttpRequest) -> bool:
@@ -48,7 +48,7 @@ class EventBrowserSite(AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         return may_open_admin(request)
 
-    def admin_view(self, view: View, cacheable: bool = False) -> View:
+    def admin_view(self, view: V, cacheable: bool = False) -> V:
         """Django sends a signed-in user who may not use the admin back to its log-in page, which
         offers to sign in as someone else; a teller who follows a link here gets a clear 403 instead.
         Signed-out visitors still go to the log-in page."""
@@ -60,5 +60,5 @@ class EventBrowserSite(AdminSite):
                 raise PermissionDenied
             return guarded(request, *args, **kwargs)
 
-        return inner
+        return cast("V", inner)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -18,13 +17,13 @@ class UnknownEventType(Exception):
     pass
 
 
-@cache
-def _uuid_fields(cls: type) -> frozenset[str]:
-    return frozenset(f.name for f in dataclasses.fields(cls) if f.type in ("UUID", UUID))
+# Which fields of each event type hold a UUID (stored as text): worked out once, not per event.
+_UUID_FIELDS = {cls: frozenset(f.name for f in dataclasses.fields(cls) if f.type in ("UUID", UUID))
+                for cls in EVENT_TYPES.values()}
 
 
 def event_to_payload(event: AccountEvent) -> dict[str, Any]:
-    uuids = _uuid_fields(type(event))
+    uuids = _UUID_FIELDS[type(event)]
     return {
         f.name: str(value) if f.name in uuids else value
         for f in dataclasses.fields(event)
@@ -38,7 +37,7 @@ def event_from_payload(type_name: str, schema_version: int, data: dict[str, Any]
         raise UnknownEventType(f"No event type is registered as {type_name!r}")
     if schema_version != cls.schema_version:  # the event store upcasts on read; this is a bug guard
         raise UnknownEventType(f"{type_name} v{schema_version} is not the current v{cls.schema_version}")
-    uuids = _uuid_fields(cls)
+    uuids = _UUID_FIELDS[cls]
     return cls(**{k: UUID(v) if k in uuids else v for k, v in data.items()})
 
 

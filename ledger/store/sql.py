@@ -63,7 +63,9 @@ def prepared_cursor() -> Iterator[Any]:
     connection.close_if_health_check_failed()  # as connection.cursor() does: a dead connection is replaced
     connection.ensure_connection()
     raw = psycopg.Cursor(connection.connection)
-    wrapped = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    # django-stubs expect Django's wrapper where Django itself passes the driver's cursor, as here.
+    make = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    wrapped = make(raw)  # type: ignore[arg-type]
     with wrapped as cursor:
         yield cursor
 

@@ -62,7 +62,7 @@ def load(stream_ids: Sequence[UUID], *, command_id: UUID | None, snapshot_schema
                                "schema": snapshot_schema})
         for kind, stream_id, version, type_, schema, text, position, tx_id in cursor.fetchall():
             data = json.loads(text)  # Django's psycopg setup hands jsonb over as text
-            if kind == 0:
+            if kind == 0 and command_id is not None:  # only asked for when there is an id
                 loaded.command = CommandRecord(command_id, type_, data["fingerprint"], position, int(tx_id))
             elif kind == 1:
                 loaded.snapshots[stream_id] = Snapshot(stream_id, version, schema, data)

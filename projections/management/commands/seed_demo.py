@@ -138,7 +138,8 @@ class Seeder:
         # others open along the way.
         first = max(2, accounts // 3)
         openings = set(range(first)) | set(self.rng.sample(range(first, len(moments)), accounts - first))
-        plan = [(at, index, "open" if index in openings else "activity", None) for index, at in enumerate(moments)]
+        plan: list[tuple[datetime, int, str, UUID | None]] = [
+            (at, index, "open" if index in openings else "activity", None) for index, at in enumerate(moments)]
         later = itertools.count(len(plan))  # tie-breakers for the unfreezes pushed into the (sorted) plan
         budget = events  # commands left to run after the openings, unfreezes included
         while plan:
@@ -147,7 +148,7 @@ class Seeder:
                 continue  # the latest moments gave their place to unfreezes scheduled before them
             if kind == "open":
                 self.open(at)
-            elif kind == "unfreeze":
+            elif kind == "unfreeze" and account_id is not None:
                 self.outcomes[self.execute(c.UnfreezeAccount(account_id=account_id, reason="New card issued"),
                                            "supervisor", at)] += 1
             else:
