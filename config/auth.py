@@ -16,8 +16,8 @@ from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db.models import ManyToManyField, Model, Q
 
-from ledger.store.sql import columns, load_models
 from ledger.roles import remember_roles
+from ledger.store.sql import columns, load_models
 
 
 @cache
@@ -33,7 +33,7 @@ def _user_with_groups_sql() -> str:
 
 
 class UserWithRolesBackend(ModelBackend):
-    def get_user(self, user_id):  # noqa: ANN001, ANN201 - as ModelBackend.get_user
+    def get_user(self, user_id):
         model = get_user_model()
         try:
             user_id = model._meta.pk.to_python(user_id)
@@ -45,7 +45,7 @@ class UserWithRolesBackend(ModelBackend):
         remember_roles(found[0], getattr(found[0], "group_names"))  # noqa: B009 - the query's extra column, unknown to the User type
         return found[0]
 
-    def get_all_permissions(self, user_obj, obj=None):  # noqa: ANN001, ANN201 - as ModelBackend's
+    def get_all_permissions(self, user_obj, obj=None):
         """The permissions held directly and through groups, in one query where ModelBackend spends
         one on each; every admin page asks, for its list of apps. Superusers hold all of them."""
         if user_obj.is_superuser or not user_obj.is_active or user_obj.is_anonymous or obj is not None:

@@ -58,7 +58,7 @@ def _is_url(text: str) -> bool:
     if not text.isascii():
         return False
     try:
-        urlsplit(text).port  # parsing the port is part of the check (a port out of range raises)
+        _ = urlsplit(text).port  # parsing the port is part of the check (a port out of range raises)
     except ValueError:
         return False
     return True

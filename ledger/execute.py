@@ -14,21 +14,21 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime
 from functools import partial
 from uuid import UUID, uuid4
 
 from django.db import transaction
 
-from ledger import store
-from ledger import hooks
-from ledger.hooks import CommandResult
+from ledger import hooks, store
 from ledger.domain import account as domain
 from ledger.domain import commands as c
 from ledger.domain.account import STREAM_TYPE, Account
 from ledger.domain.errors import DomainError
 from ledger.domain.events import AccountEvent
+from ledger.hooks import CommandResult
+from ledger.state_cache import StateCache
 from ledger.store.serialization import (
     SNAPSHOT_SCHEMA,
     account_from_snapshot,
@@ -36,7 +36,6 @@ from ledger.store.serialization import (
     event_from_payload,
     event_to_payload,
 )
-from ledger.state_cache import StateCache
 
 log = logging.getLogger(__name__)
 

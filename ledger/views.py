@@ -12,19 +12,19 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseLocation
 
 from ledger import forms
-from ledger.htmx import HtmxHttpRequest
 from ledger.domain.account import Account, Status
 from ledger.domain.commands import Command
 from ledger.domain.errors import DomainError
 from ledger.execute import execute, load_account
 from ledger.hooks import CommandResult
+from ledger.htmx import HtmxHttpRequest
 from ledger.roles import Task, may_perform
 from ledger.tasks import ACCOUNT_TASKS
 
@@ -81,11 +81,10 @@ def _render(request: HtmxHttpRequest, context: dict, status: int) -> HttpRespons
 def open_account(request: HtmxHttpRequest) -> HttpResponse:
     _require(request, Task.OPEN)
     form = forms.OpenAccountForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid() and (command := form.to_command()) is not None:
-            if (result := _execute(request, form, command)) is not None:
-                return _after(request, command.account_id, result)
-        # A refused open keeps its command id: fixing the form and sending it again is one command.
+    if (request.method == "POST" and form.is_valid() and (command := form.to_command()) is not None
+            and (result := _execute(request, form, command)) is not None):
+        return _after(request, command.account_id, result)
+    # A refused open keeps its command id: fixing the form and sending it again is one command.
     context = {"form": form, "title": "Open an account", "button": "Open account",
                "action": reverse("open_account"), "account": None}
     return _render(request, context, UNPROCESSABLE if request.method == "POST" else 200)
@@ -109,9 +108,9 @@ def account_task(request: HtmxHttpRequest, account_id: UUID, task: str) -> HttpR
     account = _account_or_404(account_id)
     if request.method == "POST":
         form = spec.form(request.POST)
-        if form.is_valid() and (command := form.to_command(account)) is not None:
-            if (result := _execute(request, form, command)) is not None:
-                return _after(request, account_id, result)
+        if (form.is_valid() and (command := form.to_command(account)) is not None
+                and (result := _execute(request, form, command)) is not None):
+            return _after(request, account_id, result)
         status = UNPROCESSABLE
     else:
         form = spec.form(initial={"seen_version": account.version})

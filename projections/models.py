@@ -27,6 +27,8 @@ class AccountSummary(models.Model):
             models.Index(fields=["owner"], name="summary_owner"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.owner} ({self.account_id}, {self.currency})"
 
 class StatementLine(models.Model):
     """Every movement of money, with the balance after it."""
@@ -50,6 +52,8 @@ class StatementLine(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account_id", "version"], name="statement_account_version")]
 
+    def __str__(self) -> str:
+        return f"{self.account_id} v{self.version}: {self.kind} {self.amount} {self.currency}"
 
 class DailyActivity(models.Model):
     """Counts and sums of movements per day and currency, for the dashboard."""
@@ -66,6 +70,8 @@ class DailyActivity(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["day", "currency"], name="daily_day_currency")]
 
+    def __str__(self) -> str:
+        return f"{self.day} {self.currency}"
 
 class ProjectionStatus(models.Model):
     """Where each projector is in the event log, written in the same transaction as its tables."""
@@ -86,3 +92,6 @@ class ProjectionStatus(models.Model):
 
     class Meta:
         verbose_name_plural = "projection status"
+
+    def __str__(self) -> str:
+        return self.name

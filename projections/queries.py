@@ -15,8 +15,8 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from ledger.store.sql import columns, load_models, prepared_cursor
 from ledger.store import Checkpoint
+from ledger.store.sql import columns, load_models, prepared_cursor
 from projections.models import AccountSummary, DailyActivity, ProjectionStatus, StatementLine
 
 ACCOUNT_SORTS = {

@@ -27,9 +27,9 @@ from django.utils import timezone
 
 from ledger import store
 from ledger.store import Checkpoint
+from ledger.store.sql import fetch
 from projections.models import ProjectionStatus
 from projections.projectors import Projector, get_projectors
-from ledger.store.sql import fetch
 from projections.projectors.base import Span
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def try_lock(names: Iterable[str], *, wait_seconds: float = 0) -> list[str]:
     return locked
 
 
-def _lock(cursor, key: int, wait_seconds: float) -> bool:  # noqa: ANN001 - a Django cursor
+def _lock(cursor, key: int, wait_seconds: float) -> bool:
     if wait_seconds <= 0:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
         return cursor.fetchone()[0]

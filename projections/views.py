@@ -8,17 +8,17 @@ import re
 from datetime import UTC, datetime
 from uuid import UUID
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET
 
 from ledger.domain.money import CURRENCIES
-from ledger.htmx import HtmxHttpRequest
-from ledger.store import Checkpoint
 from ledger.history import account_history
+from ledger.htmx import HtmxHttpRequest
 from ledger.roles import Task, may_audit, may_perform
+from ledger.store import Checkpoint
 from ledger.tasks import tasks_for
 from projections import queries
 from projections.rows import accounts_table, statement_table

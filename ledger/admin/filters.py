@@ -18,8 +18,8 @@ from django.db.models.lookups import Exact
 from django.http import HttpRequest
 from django.utils import timezone
 
-from ledger.domain.events import EVENT_TYPES
 from ledger.domain.account import STREAM_TYPE
+from ledger.domain.events import EVENT_TYPES
 from ledger.models import Event
 
 STREAM_TYPES = (STREAM_TYPE,)

@@ -13,8 +13,8 @@ from typing import Any, cast
 
 from django.contrib.admin.views.main import PAGE_VAR, ChangeList
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.db import connection
+from django.db.models import QuerySet
 
 CAP = 10_000
 # An unfiltered list whose table the planner estimates at more than this many times CAP rows is

@@ -33,7 +33,8 @@ class EventChangeList(KeysetChangeList):
     @cached_property
     def headers(self) -> list[tuple[str, str]]:
         """(column name, label) for each column, labelled as the admin labels it."""
-        return [(name, str(capfirst(str(label_for_field(name, self.model, self.model_admin))))) for name in self._columns]
+        return [(name, str(capfirst(str(label_for_field(name, self.model, self.model_admin)))))
+                for name in self._columns]
 
     @property
     def _columns(self) -> list[str]:

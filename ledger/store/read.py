@@ -67,7 +67,10 @@ SELECT {_COLUMNS} FROM ledger_event
 """
 
 
-def read_all(after: Checkpoint = Checkpoint(), *, limit: int = 1000) -> list[RecordedEvent]:
+START = Checkpoint()  # the start of the log
+
+
+def read_all(after: Checkpoint = START, *, limit: int = 1000) -> list[RecordedEvent]:
     return [_recorded(row) for row in fetch(_READ_ALL, [str(after.tx_id), after.position, limit])]
 
 

@@ -1,11 +1,13 @@
 """How Tally's code reaches the database: one way for each purpose, all of them here or Django's.
 
-| Purpose | Use |
-|---|---|
-| Rows of a model: the admin, forms, status rows, most reads | the ORM |
-| Hot, written-out statements run on every command or page view (the event store's load and append, the session, the user with their roles, the account page's reads, read-your-writes checks) | `prepared_cursor()` (and `load_models()` for model instances) |
-| Other written-out SQL: set-based statements whose plan must see their parameters (a projector's span, a rebuild), locks, maintenance, rare reads | `fetch()` / `execute()`: Django's own cursor (`connection.cursor()` itself where several statements share one) |
-| COPY, in or out (verify_projections streams its replay into a temporary table) | `copy_cursor()` |
+- Rows of a model (the admin, forms, status rows, most reads): the ORM.
+- Hot, written-out statements run on every command or page view (the event store's load and
+  append, the session, the user with their roles, the account page's reads, read-your-writes
+  checks): `prepared_cursor()`, and `load_models()` for model instances.
+- Other written-out SQL: set-based statements whose plan must see their parameters (a
+  projector's span, a rebuild), locks, maintenance, rare reads: `fetch()` / `execute()`, on
+  Django's own cursor (`connection.cursor()` itself where several statements share one).
+- COPY, in or out (verify_projections streams its replay into a temporary table): `copy_cursor()`.
 
 Statements through `fetch()`/`execute()` are never prepared: a prepared statement may switch to a
 generic plan made without the parameters, and a span's bounds are what lets the planner tell a
@@ -17,13 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 from django.db import connection
 from django.db.models import Model
 
-M = TypeVar("M", bound=Model)
 Row = tuple[Any, ...]
 
 
@@ -76,7 +77,7 @@ def columns(model: type[Model], alias: str = "") -> str:
     return ", ".join(f'{prefix}"{f.column}"' for f in model._meta.concrete_fields)
 
 
-def load_models(model: type[M], sql: str, params: Sequence[Any] | dict[str, Any],
+def load_models[M: Model](model: type[M], sql: str, params: Sequence[Any] | dict[str, Any],
                 extra: Sequence[str] = ()) -> list[M]:
     """Instances of `model` from a prepared statement whose columns are `columns(model)` followed
     by one column for each name in `extra`, set on each instance as an attribute."""

@@ -23,7 +23,7 @@ def _create(name: str, definition: str) -> str:
     return f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON projections_accountsummary {definition}"
 
 
-def create_trigram_index(apps, schema_editor) -> None:  # noqa: ANN001
+def create_trigram_index(apps, schema_editor) -> None:
     with schema_editor.connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")
         if cursor.fetchone() is None:
@@ -32,7 +32,7 @@ def create_trigram_index(apps, schema_editor) -> None:  # noqa: ANN001
         cursor.execute(_create(TRIGRAM, "USING gin ((upper((owner)::text)) gin_trgm_ops)"))
 
 
-def drop_trigram_index(apps, schema_editor) -> None:  # noqa: ANN001
+def drop_trigram_index(apps, schema_editor) -> None:
     schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {TRIGRAM}")
 
 

@@ -36,11 +36,11 @@ class Span:
                 "upto_tx": str(self.upto.tx_id), "upto_position": self.upto.position}
 
 
-# The condition on the events `e` (ledger.store.upcasting.CURRENT_VIEW: ledger_event, upcast) that selects a span's events, with Span.params(). The row
-# comparisons are the span; the BETWEEN on tx_id alone says the same more loosely, but in a form
-# the planner can estimate from its statistics: without it, it guessed a third of the table for
-# any span and read the whole table once per projector and span (a rebuild of 1,000,000 events
-# took 34 s instead of 16 s).
+# The condition on the events `e` (ledger.store.upcasting.CURRENT_VIEW: ledger_event, upcast)
+# that selects a span's events, with Span.params(). The row comparisons are the span; the
+# BETWEEN on tx_id alone says the same more loosely, but in a form the planner can estimate from
+# its statistics: without it, it guessed a third of the table for any span and read the whole
+# table once per projector and span (a rebuild of 1,000,000 events took 34 s instead of 16 s).
 IN_SPAN = """(e.tx_id, e.position) > (%(after_tx)s::text::xid8, %(after_position)s)
    AND (e.tx_id, e.position) <= (%(upto_tx)s::text::xid8, %(upto_position)s)
    AND e.tx_id BETWEEN %(after_tx)s::text::xid8 AND %(upto_tx)s::text::xid8"""

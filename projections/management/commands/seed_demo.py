@@ -78,7 +78,7 @@ class Command(BaseCommand):
                 "demo accounts with the same names. Run with --add to do that anyway, or --if-empty to "
                 "seed only an empty ledger.")
         self.create_users()
-        seeder = Seeder(random.Random(options["seed"]), options["days"])
+        seeder = Seeder(random.Random(options["seed"]), options["days"])  # noqa: S311 - made-up demo data, from a seed
         with tqdm(total=options["accounts"] + options["events"], unit="cmd", desc="seed", file=self.stderr,
                   disable=None) as bar:
             seeder.run(options["accounts"], options["events"], bar.update)

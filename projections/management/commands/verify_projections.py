@@ -37,7 +37,8 @@ class Command(BaseCommand):
                 elif diff.expected is None:
                     self.stdout.write(f"  extra    {diff.key}: table has {diff.actual}")
                 else:
-                    self.stdout.write(f"  differs  {diff.key}:\n    expected {diff.expected}\n    table    {diff.actual}")
+                    self.stdout.write(f"  differs  {diff.key}:\n    expected {diff.expected}\n"
+                                      f"    table    {diff.actual}")
             if len(verdict.differences) > MAX_SHOWN:
                 self.stdout.write(f"  ... and {len(verdict.differences) - MAX_SHOWN} more")
         if total:
