@@ -25,15 +25,20 @@ FAMILIES = ("limit", "write", "peer", "latency", "rebuild", "http")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="the same code on small data, in under two minutes (CI)")
-    parser.add_argument("--only", nargs="+", choices=FAMILIES, metavar="FAMILY",
-                        help=f"run only these families ({', '.join(FAMILIES)})")
+    parser.add_argument(
+        "--only", nargs="+", choices=FAMILIES, metavar="FAMILY", help=f"run only these families ({', '.join(FAMILIES)})"
+    )
     parser.add_argument("--skip", nargs="+", choices=FAMILIES, default=[], metavar="FAMILY")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results", help="where latest.json/.md go")
-    parser.add_argument("--keep-databases", action="store_true",
-                        help="leave bench_* databases behind for a look (they are dropped otherwise)")
+    parser.add_argument(
+        "--keep-databases",
+        action="store_true",
+        help="leave bench_* databases behind for a look (they are dropped otherwise)",
+    )
     return parser.parse_args(argv)
 
 
@@ -47,7 +52,7 @@ class Run:
         self.peer_available = importlib.util.find_spec("eventsourcing") is not None
         self.machine: dict[str, Any] = {}
 
-    def step(self, family: str, key: str | None, label: str, fn, *args) -> Any:  # noqa: ANN001
+    def step(self, family: str, key: str | None, label: str, fn, *args) -> Any:
         """Run one measurement; a failure is recorded under the family and the run goes on."""
         say(label)
         started = time.perf_counter()
@@ -99,39 +104,71 @@ class Run:
             for r in range(p.write_rounds):  # Tally, peer, Tally, peer, ...: load from elsewhere hits both
                 label = f"{kind}s, {processes} process(es), round {r + 1}/{p.write_rounds}"
                 if "write" in run:
-                    rounds["write"].append(self.step("write", key, f"Tally: {label}", write.throughput, kind,
-                                                     processes, p))
+                    rounds["write"].append(
+                        self.step("write", key, f"Tally: {label}", write.throughput, kind, processes, p)
+                    )
                 if peer:
-                    rounds["peer"].append(self.step("peer", key, f"peer: {label}", peer.throughput, kind,
-                                                    processes, p))
+                    rounds["peer"].append(self.step("peer", key, f"peer: {label}", peer.throughput, kind, processes, p))
             for family, results in rounds.items():
                 if results and all(results):
                     self.results[family][key] = common.median_of_rounds(results)
         if "write" in run:
-            self.step("write", "history", f"Tally: deposit cost, {p.history_long:,} vs {p.history_short} prior events",
-                      write.history_cost, p)
+            self.step(
+                "write",
+                "history",
+                f"Tally: deposit cost, {p.history_long:,} vs {p.history_short} prior events",
+                write.history_cost,
+                p,
+            )
         if peer:
-            self.step("peer", "history", f"peer: deposit cost, {p.history_long:,} vs {p.history_short} prior events",
-                      peer.history_cost, p)
+            self.step(
+                "peer",
+                "history",
+                f"peer: deposit cost, {p.history_long:,} vs {p.history_short} prior events",
+                peer.history_cost,
+                p,
+            )
         if "latency" in run:
             from bench import latency
 
-            self.step("latency", "tally", "Tally: commit -> read model visible, Redis + Celery, 100 commands/s",
-                      latency.tally_visibility, p)
+            self.step(
+                "latency",
+                "tally",
+                "Tally: commit -> read model visible, Redis + Celery, 100 commands/s",
+                latency.tally_visibility,
+                p,
+            )
             if peer:
-                self.step("latency", "peer", "peer: commit -> projection visible, 100 commands/s",
-                          peer.visibility, p, latency.RATE)
+                self.step(
+                    "latency",
+                    "peer",
+                    "peer: commit -> projection visible, 100 commands/s",
+                    peer.visibility,
+                    p,
+                    latency.RATE,
+                )
         if "rebuild" in run:
             from bench import rebuild
 
-            self.step("rebuild", None, f"Tally: rebuild all projections at {p.rebuild_sizes[0]:,} and "
-                      f"{p.rebuild_sizes[1]:,} events", rebuild.run, p)
+            self.step(
+                "rebuild",
+                None,
+                f"Tally: rebuild all projections at {p.rebuild_sizes[0]:,} and {p.rebuild_sizes[1]:,} events",
+                rebuild.run,
+                p,
+            )
             if "limit" in run:
-                self.step("limit", "scan", "limit: ordered scan of the rebuild's log", limit.ordered_scan,
-                          common.REBUILD_DB)
+                self.step(
+                    "limit", "scan", "limit: ordered scan of the rebuild's log", limit.ordered_scan, common.REBUILD_DB
+                )
             if peer:
-                self.step("peer", "projection", f"peer: balance projection over {p.peer_projection_events:,} events",
-                          peer.projection_rate, p)
+                self.step(
+                    "peer",
+                    "projection",
+                    f"peer: balance projection over {p.peer_projection_events:,} events",
+                    peer.projection_rate,
+                    p,
+                )
         if "http" in run:
             from bench import http
 
@@ -146,8 +183,10 @@ def main(argv: list[str]) -> int:
     os.environ.update(common.bench_environment())
     run = Run(args)
     started = time.perf_counter()
-    say(f"{run.profile.name} run of {', '.join(run.families)}; Postgres at {common.database_url('')[:-1]}, "
-        f"Redis database {common.REDIS_DB}")
+    say(
+        f"{run.profile.name} run of {', '.join(run.families)}; Postgres at {common.database_url('')[:-1]}, "
+        f"Redis database {common.REDIS_DB}"
+    )
     try:
         run.setup_databases()
         run.run()
@@ -168,21 +207,26 @@ def main(argv: list[str]) -> int:
 
     elapsed = time.perf_counter() - started
     rows = report.build_rows(run.results)
-    json_path, md_path = report.write(args.out, rows, run.results, run.machine, common.profile_dict(run.profile),
-                                      elapsed)
+    json_path, md_path = report.write(
+        args.out, rows, run.results, run.machine, common.profile_dict(run.profile), elapsed
+    )
     m = run.machine
     pg = m.get("postgres", {})
     pgs = pg.get("settings", {})
     print()
-    print(f"Tally benchmarks ({run.profile.name}), {m.get('cores')} cores, {m.get('memory_gib')} GiB, PostgreSQL "
-          f"{pg.get('version')} (shared_buffers {pgs.get('shared_buffers')}, synchronous_commit "
-          f"{pgs.get('synchronous_commit')}, fsync {pgs.get('fsync')}), load average at start "
-          f"{m.get('load_average_at_start')}, {elapsed:.0f} s")
+    print(
+        f"Tally benchmarks ({run.profile.name}), {m.get('cores')} cores, {m.get('memory_gib')} GiB, PostgreSQL "
+        f"{pg.get('version')} (shared_buffers {pgs.get('shared_buffers')}, synchronous_commit "
+        f"{pgs.get('synchronous_commit')}, fsync {pgs.get('fsync')}), load average at start "
+        f"{m.get('load_average_at_start')}, {elapsed:.0f} s"
+    )
     print()
     print(report.text_table(rows))
     print()
-    print(f"Written: {json_path.relative_to(ROOT) if json_path.is_relative_to(ROOT) else json_path}, "
-          f"{md_path.relative_to(ROOT) if md_path.is_relative_to(ROOT) else md_path}")
+    print(
+        f"Written: {json_path.relative_to(ROOT) if json_path.is_relative_to(ROOT) else json_path}, "
+        f"{md_path.relative_to(ROOT) if md_path.is_relative_to(ROOT) else md_path}"
+    )
     if run.failed:
         print(f"Harness failures (see 'errors' in the JSON): {', '.join(run.failed)}", file=sys.stderr)
         return 1

@@ -49,14 +49,40 @@ class Profile:
     limit_copy_rows: int
 
 
-QUICK = Profile("quick", warmup_seconds=0.3, write_seconds=1.0, write_rounds=2, accounts_per_process=20,
-                history_long=10_000, history_short=10, history_samples=40, history_accounts=4,
-                rebuild_sizes=(50_000, 150_000), peer_projection_events=2_000, visibility_seconds=3.0,
-                http_requests=100, limit_seconds=1.0, limit_copy_rows=30_000)
-FULL = Profile("full", warmup_seconds=1.0, write_seconds=5.0, write_rounds=3, accounts_per_process=50,
-               history_long=10_000, history_short=10, history_samples=200, history_accounts=8,
-               rebuild_sizes=(200_000, 1_000_000), peer_projection_events=20_000, visibility_seconds=20.0,
-               http_requests=1_000, limit_seconds=5.0, limit_copy_rows=500_000)
+QUICK = Profile(
+    "quick",
+    warmup_seconds=0.3,
+    write_seconds=1.0,
+    write_rounds=2,
+    accounts_per_process=20,
+    history_long=10_000,
+    history_short=10,
+    history_samples=40,
+    history_accounts=4,
+    rebuild_sizes=(50_000, 150_000),
+    peer_projection_events=2_000,
+    visibility_seconds=3.0,
+    http_requests=100,
+    limit_seconds=1.0,
+    limit_copy_rows=30_000,
+)
+FULL = Profile(
+    "full",
+    warmup_seconds=1.0,
+    write_seconds=5.0,
+    write_rounds=3,
+    accounts_per_process=50,
+    history_long=10_000,
+    history_short=10,
+    history_samples=200,
+    history_accounts=8,
+    rebuild_sizes=(200_000, 1_000_000),
+    peer_projection_events=20_000,
+    visibility_seconds=20.0,
+    http_requests=1_000,
+    limit_seconds=5.0,
+    limit_copy_rows=500_000,
+)
 
 
 def profile_dict(profile: Profile) -> dict[str, Any]:
@@ -64,6 +90,7 @@ def profile_dict(profile: Profile) -> dict[str, Any]:
 
 
 # --- where things are ----------------------------------------------------------------------------
+
 
 def base_database_url() -> str:
     return os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/tally"
@@ -105,7 +132,8 @@ def bench_environment() -> dict[str, str]:
 
 # --- databases -----------------------------------------------------------------------------------
 
-def admin_connection():  # noqa: ANN201 - psycopg.Connection
+
+def admin_connection():
     import psycopg
 
     return psycopg.connect(database_url("postgres"), autocommit=True)
@@ -154,11 +182,11 @@ def manage(*args: str, database: str, check: bool = True) -> None:
     import subprocess
 
     env = {**os.environ, "DATABASE_URL": database_url(database)}
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=check,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=check, stdout=subprocess.DEVNULL)
 
 
 # --- processes that start together ---------------------------------------------------------------
+
 
 def _child(fn: Callable[..., Any], job: Any, barrier: Any, results: Any, index: int) -> None:
     try:
@@ -168,16 +196,18 @@ def _child(fn: Callable[..., Any], job: Any, barrier: Any, results: Any, index: 
         results.put((index, None, traceback.format_exc()))
 
 
-def run_together(fn: Callable[[Any, Callable[[], Any]], Any], jobs: Sequence[Any], *,
-                 timeout: float = 600) -> list[Any]:
+def run_together(
+    fn: Callable[[Any, Callable[[], Any]], Any], jobs: Sequence[Any], *, timeout: float = 600
+) -> list[Any]:
     """Run fn(job, ready) in one fresh process per job and return their results in job order.
     Each process does its set-up (Django, connections, accounts), then calls ready(): a barrier,
     so the timed parts of all processes start at the same instant."""
     ctx = mp.get_context("spawn")  # fresh interpreters: no connection or thread state is inherited
     barrier = ctx.Barrier(len(jobs))
     results = ctx.Queue()
-    processes = [ctx.Process(target=_child, args=(fn, job, barrier, results, i), daemon=True)
-                 for i, job in enumerate(jobs)]
+    processes = [
+        ctx.Process(target=_child, args=(fn, job, barrier, results, i), daemon=True) for i, job in enumerate(jobs)
+    ]
     for p in processes:
         p.start()
     collected: dict[int, Any] = {}
@@ -201,6 +231,7 @@ def run_together(fn: Callable[[Any, Callable[[], Any]], Any], jobs: Sequence[Any
 
 
 # --- statistics ----------------------------------------------------------------------------------
+
 
 def percentile(values: Sequence[float], p: float) -> float:
     """The p-th percentile (0-100) by linear interpolation between closest ranks."""
@@ -232,25 +263,40 @@ def median_of_rounds(rounds: Sequence[dict[str, Any]]) -> dict[str, Any]:
 def latency_summary(seconds: Sequence[float]) -> dict[str, float]:
     """Milliseconds: count, p50, p95, p99, max, mean."""
     ms = [s * 1000 for s in seconds]
-    return {"count": len(ms), "p50": percentile(ms, 50), "p95": percentile(ms, 95),
-            "p99": percentile(ms, 99), "max": max(ms) if ms else math.nan,
-            "mean": sum(ms) / len(ms) if ms else math.nan}
+    return {
+        "count": len(ms),
+        "p50": percentile(ms, 50),
+        "p95": percentile(ms, 95),
+        "p99": percentile(ms, 99),
+        "max": max(ms) if ms else math.nan,
+        "mean": sum(ms) / len(ms) if ms else math.nan,
+    }
 
 
 def say(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def writer_throughput(writer: Callable[[Any, Callable[[], Any]], Any], kind: str, processes: int,
-                      profile: Any) -> dict[str, Any]:
+def writer_throughput(
+    writer: Callable[[Any, Callable[[], Any]], Any], kind: str, processes: int, profile: Any
+) -> dict[str, Any]:
     """Run `processes` writers together (Tally's or the peer's) and sum up what they did."""
-    job = {"kind": kind, "accounts": profile.accounts_per_process, "warmup": profile.warmup_seconds,
-           "seconds": profile.write_seconds}
+    job = {
+        "kind": kind,
+        "accounts": profile.accounts_per_process,
+        "warmup": profile.warmup_seconds,
+        "seconds": profile.write_seconds,
+    }
     results = run_together(writer, [job] * processes)
     count = sum(r["count"] for r in results)
     opened = sum(r["opened"]["count"] for r in results)
     open_seconds = sum(r["opened"]["seconds"] for r in results)
-    return {"kind": kind, "processes": processes, "commands": count, "seconds": profile.write_seconds,
-            "per_second": count / profile.write_seconds,
-            "latency_ms": latency_summary([x for r in results for x in r["latencies"]]),
-            "open_per_second": opened / open_seconds}
+    return {
+        "kind": kind,
+        "processes": processes,
+        "commands": count,
+        "seconds": profile.write_seconds,
+        "per_second": count / profile.write_seconds,
+        "latency_ms": latency_summary([x for r in results for x in r["latencies"]]),
+        "open_per_second": opened / open_seconds,
+    }

@@ -25,13 +25,53 @@ from ledger.store.serialization import SNAPSHOT_SCHEMA
 
 CURRENCIES = ("EUR", "USD", "GBP", "JPY")
 CURRENCY_WEIGHTS = (6, 2, 1, 1)
-FIRST = ("Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Margaret", "Ken", "Frances", "John",
-         "Radia", "Tim", "Hedy", "Dennis", "Katherine", "Niklaus", "Sophie", "Linus", "Anita", "Guido")
-LAST = ("Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Thompson", "Allen",
-        "McCarthy", "Perlman", "Berners-Lee", "Lamarr", "Ritchie", "Johnson", "Wirth", "Wilson", "Torvalds")
-MEMOS = {"MoneyDeposited": ("Salary", "Cash deposit", "Refund", "Interest", "Cheque"),
-         "MoneyWithdrawn": ("ATM withdrawal", "Rent", "Groceries", "Utilities", "Card payment"),
-         "Transfer": ("Shared dinner", "Loan repayment", "Gift", "Invoice 2024-113", "Rent share")}
+FIRST = (
+    "Ada",
+    "Grace",
+    "Alan",
+    "Edsger",
+    "Barbara",
+    "Donald",
+    "Margaret",
+    "Ken",
+    "Frances",
+    "John",
+    "Radia",
+    "Tim",
+    "Hedy",
+    "Dennis",
+    "Katherine",
+    "Niklaus",
+    "Sophie",
+    "Linus",
+    "Anita",
+    "Guido",
+)
+LAST = (
+    "Lovelace",
+    "Hopper",
+    "Turing",
+    "Dijkstra",
+    "Liskov",
+    "Knuth",
+    "Hamilton",
+    "Thompson",
+    "Allen",
+    "McCarthy",
+    "Perlman",
+    "Berners-Lee",
+    "Lamarr",
+    "Ritchie",
+    "Johnson",
+    "Wirth",
+    "Wilson",
+    "Torvalds",
+)
+MEMOS = {
+    "MoneyDeposited": ("Salary", "Cash deposit", "Refund", "Interest", "Cheque"),
+    "MoneyWithdrawn": ("ATM withdrawal", "Rent", "Groceries", "Utilities", "Card payment"),
+    "Transfer": ("Shared dinner", "Loan repayment", "Gift", "Invoice 2024-113", "Rent share"),
+}
 ACTORS = ("teller", "teller", "teller", "anna.teller", "ben.teller", "import")
 
 EVENT_COLUMNS = "event_id, stream_id, stream_type, version, type, schema_version, data, metadata, recorded_at"
@@ -126,17 +166,26 @@ class LedgerGenerator:
         return major * 150 if currency == "JPY" else major * 100 + self.rng.choice((0, 0, 50, 99))
 
     def _meta(self, command_id: str, command: str, causation: str | None = None) -> str:
-        return _dumps({"actor": self.rng.choice(ACTORS), "command_id": command_id, "command": command,
-                       "correlation_id": command_id, "causation_id": causation or command_id,
-                       "source": "bench"})
+        return _dumps(
+            {
+                "actor": self.rng.choice(ACTORS),
+                "command_id": command_id,
+                "command": command,
+                "correlation_id": command_id,
+                "causation_id": causation or command_id,
+                "source": "bench",
+            }
+        )
 
     def _row(self, account: AccountState, type_: str, schema: int, data: dict, meta: str, at: str) -> str:
         account.version += 1
         if account.version % SNAPSHOT_EVERY == 0:
             account.snapshot = (account.version, account.balance)
         self.events_written += 1
-        return (f"{self._uuid()}\t{account.id}\taccount\t{account.version}\t{type_}\t{schema}\t"
-                f"{_dumps(data)}\t{meta}\t{at}\n")
+        return (
+            f"{self._uuid()}\t{account.id}\taccount\t{account.version}\t{type_}\t{schema}\t"
+            f"{_dumps(data)}\t{meta}\t{at}\n"
+        )
 
     def _open(self, batch: Batch) -> None:
         currency = self.rng.choices(CURRENCIES, CURRENCY_WEIGHTS)[0]
@@ -145,17 +194,21 @@ class LedgerGenerator:
         self.accounts.append(account)
         self.by_currency[currency].append(account)
         command_id = self._uuid()
-        data = {"account_id": account.id, "owner": account.owner, "currency": currency,
-                "overdraft_limit": limit}
-        batch.events.append(self._row(account, "AccountOpened", 2, data, self._meta(command_id, "OpenAccount"),
-                                      self._tick()))
+        data = {"account_id": account.id, "owner": account.owner, "currency": currency, "overdraft_limit": limit}
+        batch.events.append(
+            self._row(account, "AccountOpened", 2, data, self._meta(command_id, "OpenAccount"), self._tick())
+        )
         batch.commands.append((command_id, "OpenAccount", 1))
 
     def _single(self, batch: Batch, account: AccountState, type_: str, command: str, signed: int) -> None:
         command_id = self._uuid()
         account.balance += signed
-        data = {"account_id": account.id, "amount": abs(signed), "currency": account.currency,
-                "memo": self.rng.choice(MEMOS[type_])}
+        data = {
+            "account_id": account.id,
+            "amount": abs(signed),
+            "currency": account.currency,
+            "memo": self.rng.choice(MEMOS[type_]),
+        }
         batch.events.append(self._row(account, type_, 1, data, self._meta(command_id, command), self._tick()))
         batch.commands.append((command_id, command, 1))
 
@@ -164,17 +217,39 @@ class LedgerGenerator:
         memo = self.rng.choice(MEMOS["Transfer"])
         at = self._tick()
         source.balance -= amount
-        sent = self._row(source, "TransferSent", 1,
-                         {"account_id": source.id, "transfer_id": command_id, "to_account_id": target.id,
-                          "amount": amount, "currency": source.currency, "memo": memo},
-                         self._meta(command_id, "Transfer"), at)
+        sent = self._row(
+            source,
+            "TransferSent",
+            1,
+            {
+                "account_id": source.id,
+                "transfer_id": command_id,
+                "to_account_id": target.id,
+                "amount": amount,
+                "currency": source.currency,
+                "memo": memo,
+            },
+            self._meta(command_id, "Transfer"),
+            at,
+        )
         target.balance += amount
         # The second half is caused by the first: execute() chains causation to the first event's id.
         first_event_id = sent.split("\t", 1)[0]
-        received = self._row(target, "TransferReceived", 1,
-                             {"account_id": target.id, "transfer_id": command_id, "from_account_id": source.id,
-                              "amount": amount, "currency": source.currency, "memo": memo},
-                             self._meta(command_id, "Transfer", causation=first_event_id), at)
+        received = self._row(
+            target,
+            "TransferReceived",
+            1,
+            {
+                "account_id": target.id,
+                "transfer_id": command_id,
+                "from_account_id": source.id,
+                "amount": amount,
+                "currency": source.currency,
+                "memo": memo,
+            },
+            self._meta(command_id, "Transfer", causation=first_event_id),
+            at,
+        )
         batch.events += [sent, received]
         batch.commands.append((command_id, "Transfer", 2))
 
@@ -184,8 +259,13 @@ class LedgerGenerator:
         for a in self.accounts:
             if a.snapshot:
                 version, balance = a.snapshot
-                state = {"owner": a.owner, "currency": a.currency, "overdraft_limit": a.overdraft_limit,
-                         "balance": balance, "status": "open"}
+                state = {
+                    "owner": a.owner,
+                    "currency": a.currency,
+                    "overdraft_limit": a.overdraft_limit,
+                    "balance": balance,
+                    "status": "open",
+                }
                 rows.append((a.id, version, json.dumps(state, separators=(",", ":"))))
         return rows
 
@@ -197,9 +277,16 @@ def long_stream(account_id: str, events: int, *, seed: int = 7) -> tuple[LedgerG
     account = AccountState(account_id, "Grace Hopper", "EUR", 0)
     gen.accounts.append(account)
     command_id = gen._uuid()
-    batch.events.append(gen._row(account, "AccountOpened", 2,
-                                 {"account_id": account_id, "owner": account.owner, "currency": "EUR",
-                                  "overdraft_limit": 0}, gen._meta(command_id, "OpenAccount"), gen._tick()))
+    batch.events.append(
+        gen._row(
+            account,
+            "AccountOpened",
+            2,
+            {"account_id": account_id, "owner": account.owner, "currency": "EUR", "overdraft_limit": 0},
+            gen._meta(command_id, "OpenAccount"),
+            gen._tick(),
+        )
+    )
     batch.commands.append((command_id, "OpenAccount", 1))
     while account.version < events:
         amount = gen._amount("EUR")
@@ -212,7 +299,8 @@ def long_stream(account_id: str, events: int, *, seed: int = 7) -> tuple[LedgerG
 
 # --- loading ---------------------------------------------------------------------------------------
 
-def load(conn, batch: Batch) -> None:  # noqa: ANN001 - psycopg.Connection in autocommit mode
+
+def load(conn, batch: Batch) -> None:
     """COPY one batch of events and its command records in one transaction, as its own tx_id."""
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("SELECT coalesce(max(position), 0) FROM ledger_event")
@@ -221,8 +309,7 @@ def load(conn, batch: Batch) -> None:  # noqa: ANN001 - psycopg.Connection in au
             copy.write(batch.event_bytes())
         # The positions of one COPY into a table nobody else writes are consecutive: each command
         # record points at its last event, as execute() records it.
-        cur.execute("SELECT min(position), max(position), count(*) FROM ledger_event WHERE position > %s",
-                    [before])
+        cur.execute("SELECT min(position), max(position), count(*) FROM ledger_event WHERE position > %s", [before])
         first, last, added = cur.fetchone()
         if added != len(batch.events) or last - first + 1 != added:
             raise RuntimeError("positions of the COPY were not consecutive; is someone else writing?")
@@ -236,15 +323,14 @@ def load(conn, batch: Batch) -> None:  # noqa: ANN001 - psycopg.Connection in au
             copy.write("".join(lines).encode())
 
 
-def store_snapshots(conn, rows: list[tuple[str, int, str]]) -> None:  # noqa: ANN001
+def store_snapshots(conn, rows: list[tuple[str, int, str]]) -> None:
     """Upsert snapshots, as execute() leaves them (the newer one wins)."""
     if not rows:
         return
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("CREATE TEMP TABLE bench_snap (stream_id uuid, version integer, state jsonb) ON COMMIT DROP")
         with cur.copy("COPY bench_snap FROM STDIN") as copy:
-            copy.write("".join(f"{s}\t{v}\t{state.replace(chr(92), chr(92) * 2)}\n"
-                               for s, v, state in rows).encode())
+            copy.write("".join(f"{s}\t{v}\t{state.replace(chr(92), chr(92) * 2)}\n" for s, v, state in rows).encode())
         cur.execute(f"""INSERT INTO ledger_snapshot (stream_id, version, schema, state)
                         SELECT stream_id, version, {SNAPSHOT_SCHEMA}, state FROM bench_snap
                         ON CONFLICT (stream_id) DO UPDATE
@@ -252,7 +338,7 @@ def store_snapshots(conn, rows: list[tuple[str, int, str]]) -> None:  # noqa: AN
                          WHERE ledger_snapshot.version < excluded.version""")
 
 
-def generate_and_load(conn, gen: LedgerGenerator, events: int) -> int:  # noqa: ANN001
+def generate_and_load(conn, gen: LedgerGenerator, events: int) -> int:
     """Grow the log by `events` (or one more); returns the events written. A thread generates the
     next batch while this one is copied (the COPY mostly waits on the server's index updates)."""
     import queue

@@ -41,13 +41,15 @@ WARMUP_SECONDS = 1.0
 
 def _routes_exist() -> dict[str, bool]:
     """Which screens this tree has (the benchmark measures what exists and says what does not)."""
-    code = ("import django;django.setup();from django.urls import resolve, Resolver404;import uuid,json\n"
-            "def ok(p):\n"
-            "  try: resolve(p); return True\n"
-            "  except Resolver404: return False\n"
-            "a=str(uuid.uuid4())\n"
-            "print(json.dumps({'accounts': ok('/accounts/'), 'account': ok(f'/accounts/{a}/'),"
-            " 'deposit': ok(f'/accounts/{a}/tasks/deposit/'), 'admin': ok('/admin/ledger/event/')}))")
+    code = (
+        "import django;django.setup();from django.urls import resolve, Resolver404;import uuid,json\n"
+        "def ok(p):\n"
+        "  try: resolve(p); return True\n"
+        "  except Resolver404: return False\n"
+        "a=str(uuid.uuid4())\n"
+        "print(json.dumps({'accounts': ok('/accounts/'), 'account': ok(f'/accounts/{a}/'),"
+        " 'deposit': ok(f'/accounts/{a}/tasks/deposit/'), 'admin': ok('/admin/ledger/event/')}))"
+    )
     env = {**os.environ, "DATABASE_URL": database_url(REBUILD_DB)}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     if out.returncode:
@@ -91,14 +93,23 @@ def _prepare(job: dict[str, Any], ready: Callable[[], Any]) -> dict[str, Any]:
         cursor.execute("SELECT max(position) FROM ledger_event")
         head = cursor.fetchone()[0] or 0
         picks = sorted({rng.randint(1, head) for _ in range(100)}) if head else []
-        cursor.execute("SELECT stream_id::text, metadata->>'command_id', metadata->>'actor' FROM ledger_event "
-                       "WHERE position = ANY(%s)", [picks])
+        cursor.execute(
+            "SELECT stream_id::text, metadata->>'command_id', metadata->>'actor' FROM ledger_event "
+            "WHERE position = ANY(%s)",
+            [picks],
+        )
         rows = cursor.fetchall()
     streams = [r[0] for r in rows]
     commands = [r[1] for r in rows]
     ready()
-    return {"sessions": sessions, "accounts": accounts, "owners": owners, "streams": streams,
-            "commands": commands, "events": head}
+    return {
+        "sessions": sessions,
+        "accounts": accounts,
+        "owners": owners,
+        "streams": streams,
+        "commands": commands,
+        "events": head,
+    }
 
 
 def _client(port: int, session: str) -> HttpSession:
@@ -145,14 +156,23 @@ def _load(port: int, session: str, requests: int, step: Callable[[HttpSession, i
         t.start()
     for t in threads:
         t.join(600)
-    return {"requests": len(latencies), "clients": CLIENTS, "errors": failures[0],
-            "per_second": len(latencies) / (time.perf_counter() - started),
-            "latency_ms": latency_summary(latencies)}
+    return {
+        "requests": len(latencies),
+        "clients": CLIENTS,
+        "errors": failures[0],
+        "per_second": len(latencies) / (time.perf_counter() - started),
+        "latency_ms": latency_summary(latencies),
+    }
 
 
 FIGURES = ("account_page", "accounts_list", "deposit", "admin_list", "admin_search")
-ROUTE_OF = {"account_page": "account", "accounts_list": "accounts", "deposit": "deposit", "admin_list": "admin",
-            "admin_search": "admin"}
+ROUTE_OF = {
+    "account_page": "account",
+    "accounts_list": "accounts",
+    "deposit": "deposit",
+    "admin_list": "admin",
+    "admin_search": "admin",
+}
 
 
 def run(profile: Profile, figures: tuple[str, ...] = FIGURES) -> dict[str, Any]:
@@ -164,16 +184,24 @@ def run(profile: Profile, figures: tuple[str, ...] = FIGURES) -> dict[str, Any]:
     figures = tuple(f for f in figures if routes[ROUTE_OF[f]])
     if not figures:
         return results
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, check=True,
-                   env={**os.environ, "DATABASE_URL": database_url(REBUILD_DB)})
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, "DATABASE_URL": database_url(REBUILD_DB)},
+    )
     data = run_together(_prepare, [{}])[0]
     results["events"] = data["events"]
     log_dir = Path(tempfile.mkdtemp(prefix="bench-http-"))
     from bench.latency import celery, flush_bench_redis
 
     flush_bench_redis()
-    server = WebServer("gunicorn", env={**os.environ, "DATABASE_URL": database_url(REBUILD_DB), "REDIS_URL": redis_url()},
-                       log=log_dir / "gunicorn.log", extra=("--log-level", "warning")).start()
+    server = WebServer(
+        "gunicorn",
+        env={**os.environ, "DATABASE_URL": database_url(REBUILD_DB), "REDIS_URL": redis_url()},
+        log=log_dir / "gunicorn.log",
+        extra=("--log-level", "warning"),
+    ).start()
     worker = celery("worker", REBUILD_DB, log_dir).start()
     beat = celery("beat", REBUILD_DB, log_dir).start()
     say(f"  gunicorn on port {server.port}, logs in {log_dir}")
@@ -184,8 +212,13 @@ def run(profile: Profile, figures: tuple[str, ...] = FIGURES) -> dict[str, Any]:
         return lambda client, i: client.get(path_of(i)).status == 200
 
     owner = data["owners"][0].split()[-1] if data["owners"] else "Hopper"
-    lists = ["/accounts/", "/accounts/?page=3", "/accounts/?" + urlencode({"q": owner}),
-             "/accounts/?status=open&currency=EUR", "/accounts/?sort=owner"]
+    lists = [
+        "/accounts/",
+        "/accounts/?page=3",
+        "/accounts/?" + urlencode({"q": owner}),
+        "/accounts/?status=open&currency=EUR",
+        "/accounts/?sort=owner",
+    ]
     terms = data["streams"] + data["commands"] + ["teller", "import"]
     loads = {  # figure: (session, requests, step)
         "account_page": (teller, n, get(lambda i: f"/accounts/{accounts[i % len(accounts)]}/")),
@@ -209,10 +242,12 @@ def run(profile: Profile, figures: tuple[str, ...] = FIGURES) -> dict[str, Any]:
 
 def _deposit(accounts: list[str]) -> Callable[[HttpSession, int], bool]:
     """POST a deposit, then GET the page it redirects to, which waits for the read side."""
+
     def step(client: HttpSession, i: int) -> bool:
         account = accounts[i % len(accounts)]
-        posted = client.post(f"/accounts/{account}/tasks/deposit/",
-                             {"command_id": str(uuid4()), "amount": "1.00", "memo": "bench"})
+        posted = client.post(
+            f"/accounts/{account}/tasks/deposit/", {"command_id": str(uuid4()), "amount": "1.00", "memo": "bench"}
+        )
         location = posted.headers.get("Location") or posted.headers.get("location")
         if posted.status != 303 or not location:
             return False
@@ -233,8 +268,14 @@ def main(argv: list[str]) -> None:
 
     parser = argparse.ArgumentParser(prog="python -m bench.http", description=main.__doc__)
     parser.add_argument("--quick", action="store_true", help="the quick profile's request counts")
-    parser.add_argument("--only", nargs="+", choices=FIGURES, default=FIGURES, metavar="FIGURE",
-                        help=f"measure only these ({', '.join(FIGURES)})")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=FIGURES,
+        default=FIGURES,
+        metavar="FIGURE",
+        help=f"measure only these ({', '.join(FIGURES)})",
+    )
     args = parser.parse_args(argv)
     os.environ.update(bench_environment())
     results = run(QUICK if args.quick else FULL, tuple(args.only))
@@ -242,8 +283,10 @@ def main(argv: list[str]) -> None:
         entry = results[figure]
         if isinstance(entry, dict):
             latency = entry["latency_ms"]
-            print(f"{figure:14} p50 {latency['p50']:7.1f} ms  p95 {latency['p95']:7.1f} ms  "
-                  f"{entry['per_second']:6.1f}/s  errors {entry['errors']}")
+            print(
+                f"{figure:14} p50 {latency['p50']:7.1f} ms  p95 {latency['p95']:7.1f} ms  "
+                f"{entry['per_second']:6.1f}/s  errors {entry['errors']}"
+            )
         else:
             print(f"{figure:14} {entry}")
     print(json.dumps(results, indent=1, default=str), file=sys.stderr)

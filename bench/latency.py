@@ -21,17 +21,17 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-from scripts.processes import CeleryProcess, wait_until
-
 from bench.common import TALLY_DB, Profile, database_url, latency_summary, redis_url, say, setup_django
+from scripts.processes import CeleryProcess, wait_until
 
 RATE = 100.0  # commands per second, as the goal names
 POLL_SECONDS = 0.002
 DRAIN_SECONDS = 10.0  # after the last command, how long a command may still become visible
 
 
-def paced_visibility(command: Callable[[int], Any], seen: Callable[[], Any], *, rate: float,
-                     seconds: float) -> dict[str, Any]:
+def paced_visibility(
+    command: Callable[[int], Any], seen: Callable[[], Any], *, rate: float, seconds: float
+) -> dict[str, Any]:
     """Issue command(i) at `rate` per second for `seconds`; command returns the key of what it
     committed (keys rise with commit order), seen() the highest key the read model shows."""
     pending: deque[tuple[Any, float]] = deque()
@@ -73,11 +73,18 @@ def paced_visibility(command: Callable[[int], Any], seen: Callable[[], Any], *, 
         time.sleep(0.01)
     stop.set()
     poller.join(5)
-    return {"commands": total, "rate_target": rate, "rate_achieved": total / issued_for, "late_commands": late,
-            "not_visible_after_drain": len(pending), "latency_ms": latency_summary(latencies)}
+    return {
+        "commands": total,
+        "rate_target": rate,
+        "rate_achieved": total / issued_for,
+        "late_commands": late,
+        "not_visible_after_drain": len(pending),
+        "latency_ms": latency_summary(latencies),
+    }
 
 
 # --- Celery, as the Procfile runs it --------------------------------------------------------------------
+
 
 def celery(kind: str, database: str, log_dir: Path) -> CeleryProcess:
     """`celery -A config worker|beat` on a database of the harness and Redis database 9; the worker
@@ -125,14 +132,22 @@ def tally_visibility(profile: Profile, *, rate: float = RATE) -> dict[str, Any]:
         accounts: list[UUID] = [uuid4() for _ in range(50)]
         last = None
         for account in accounts:
-            last = execute(OpenAccount(account_id=account, owner="Ada Lovelace", currency="EUR"), actor="teller",
-                           source="bench").checkpoint
-        wait_until(lambda: read() >= (last.tx_id, last.position), timeout=60, interval=0.01,
-                   message=f"the Celery worker to catch up (logs: {log_dir})")
+            last = execute(
+                OpenAccount(account_id=account, owner="Ada Lovelace", currency="EUR"), actor="teller", source="bench"
+            ).checkpoint
+        wait_until(
+            lambda: read() >= (last.tx_id, last.position),
+            timeout=60,
+            interval=0.01,
+            message=f"the Celery worker to catch up (logs: {log_dir})",
+        )
 
         def command(i: int) -> tuple[int, int]:
-            result = execute(Deposit(account_id=accounts[i % len(accounts)], amount=100, currency="EUR"),
-                             actor="teller", source="bench")
+            result = execute(
+                Deposit(account_id=accounts[i % len(accounts)], amount=100, currency="EUR"),
+                actor="teller",
+                source="bench",
+            )
             return (result.tx_id, result.position)
 
         say(f"  {int(rate * profile.visibility_seconds)} deposits at {rate:.0f}/s, Celery logs in {log_dir}")

@@ -21,8 +21,10 @@ from typing import Any
 from bench import eventgen
 from bench.common import LIMIT_DB, Profile, database_url, latency_summary, run_together
 
-_INSERT = f"INSERT INTO ledger_event ({eventgen.EVENT_COLUMNS.replace(', recorded_at', '')}) " \
-          "VALUES (%s, %s, 'account', %s, 'MoneyDeposited', 1, %s, %s)"
+_INSERT = (
+    f"INSERT INTO ledger_event ({eventgen.EVENT_COLUMNS.replace(', recorded_at', '')}) "
+    "VALUES (%s, %s, 'account', %s, 'MoneyDeposited', 1, %s, %s)"
+)
 
 
 def _insert_client(job: dict[str, Any], ready: Callable[[], Any]) -> dict[str, Any]:
@@ -30,11 +32,20 @@ def _insert_client(job: dict[str, Any], ready: Callable[[], Any]) -> dict[str, A
     import psycopg
 
     stream = uuid.uuid4()
-    meta = json.dumps({"actor": "teller", "command_id": str(uuid.uuid4()), "command": "Deposit",
-                       "correlation_id": str(uuid.uuid4()), "causation_id": str(uuid.uuid4()),
-                       "source": "bench"}, separators=(",", ":"))
-    data = json.dumps({"account_id": str(stream), "amount": 12345, "currency": "EUR", "memo": "Salary"},
-                      separators=(",", ":"))
+    meta = json.dumps(
+        {
+            "actor": "teller",
+            "command_id": str(uuid.uuid4()),
+            "command": "Deposit",
+            "correlation_id": str(uuid.uuid4()),
+            "causation_id": str(uuid.uuid4()),
+            "source": "bench",
+        },
+        separators=(",", ":"),
+    )
+    data = json.dumps(
+        {"account_id": str(stream), "amount": 12345, "currency": "EUR", "memo": "Salary"}, separators=(",", ":")
+    )
     latencies: list[float] = []
     with psycopg.connect(job["url"], autocommit=True) as conn:
         version = 0
@@ -58,8 +69,13 @@ def insert_commits(clients: int, profile: Profile) -> dict[str, Any]:
     results = run_together(_insert_client, [job] * clients)
     count = sum(r["count"] for r in results)
     latencies = [x for r in results for x in r["latencies"]]
-    return {"clients": clients, "commits": count, "seconds": profile.limit_seconds,
-            "per_second": count / profile.limit_seconds, "latency_ms": latency_summary(latencies)}
+    return {
+        "clients": clients,
+        "commits": count,
+        "seconds": profile.limit_seconds,
+        "per_second": count / profile.limit_seconds,
+        "latency_ms": latency_summary(latencies),
+    }
 
 
 def copy_rows(profile: Profile) -> dict[str, Any]:
@@ -74,8 +90,11 @@ def copy_rows(profile: Profile) -> dict[str, Any]:
         for batch in gen.batches(profile.limit_copy_rows, per_batch=50_000):
             payload = batch.event_bytes()
             started = time.perf_counter()
-            with conn.transaction(), conn.cursor() as cur, \
-                    cur.copy(f"COPY ledger_event ({eventgen.EVENT_COLUMNS}) FROM STDIN") as copy:
+            with (
+                conn.transaction(),
+                conn.cursor() as cur,
+                cur.copy(f"COPY ledger_event ({eventgen.EVENT_COLUMNS}) FROM STDIN") as copy,
+            ):
                 copy.write(payload)
             elapsed += time.perf_counter() - started
             rows += len(batch.events)
@@ -86,8 +105,10 @@ def ordered_scan(database: str) -> dict[str, Any]:
     """Every event, in the order a rebuild reads them, to the client: the rebuild's ceiling."""
     import psycopg
 
-    sql = ("COPY (SELECT position, tx_id, event_id, stream_id, stream_type, version, type, schema_version, "
-           "data, metadata, recorded_at FROM ledger_event ORDER BY tx_id, position) TO STDOUT")
+    sql = (
+        "COPY (SELECT position, tx_id, event_id, stream_id, stream_type, version, type, schema_version, "
+        "data, metadata, recorded_at FROM ledger_event ORDER BY tx_id, position) TO STDOUT"
+    )
     with psycopg.connect(database_url(database), autocommit=True) as conn, conn.cursor() as cur:
         started = time.perf_counter()
         rows = size = 0

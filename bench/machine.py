@@ -14,9 +14,24 @@ from typing import Any
 from bench.common import ROOT, TALLY_DB, database_url
 
 # The settings that move the figures: durability (what a commit waits for), memory, WAL and I/O.
-PG_SETTINGS = ("shared_buffers", "synchronous_commit", "fsync", "full_page_writes", "wal_level",
-               "wal_buffers", "commit_delay", "max_wal_size", "checkpoint_timeout", "effective_cache_size",
-               "work_mem", "max_connections", "random_page_cost", "jit", "huge_pages", "data_checksums")
+PG_SETTINGS = (
+    "shared_buffers",
+    "synchronous_commit",
+    "fsync",
+    "full_page_writes",
+    "wal_level",
+    "wal_buffers",
+    "commit_delay",
+    "max_wal_size",
+    "checkpoint_timeout",
+    "effective_cache_size",
+    "work_mem",
+    "max_connections",
+    "random_page_cost",
+    "jit",
+    "huge_pages",
+    "data_checksums",
+)
 
 
 def _cpu_model() -> str:
@@ -48,8 +63,11 @@ def _git() -> dict[str, Any]:
         except (OSError, subprocess.SubprocessError):
             return ""
 
-    return {"commit": run("rev-parse", "--short", "HEAD"), "branch": run("rev-parse", "--abbrev-ref", "HEAD"),
-            "dirty": bool(run("status", "--porcelain", "--untracked-files=no"))}
+    return {
+        "commit": run("rev-parse", "--short", "HEAD"),
+        "branch": run("rev-parse", "--abbrev-ref", "HEAD"),
+        "dirty": bool(run("status", "--porcelain", "--untracked-files=no")),
+    }
 
 
 def _versions() -> dict[str, str]:
@@ -69,8 +87,12 @@ def postgres() -> dict[str, Any]:
         version = conn.execute("SHOW server_version").fetchone()[0]
         settings = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in PG_SETTINGS}
         # The event table's indexes: every one is paid on each append (other migrations add some).
-        indexes = [r[0] for r in conn.execute(
-            "SELECT indexname FROM pg_indexes WHERE tablename = 'ledger_event' ORDER BY indexname").fetchall()]
+        indexes = [
+            r[0]
+            for r in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'ledger_event' ORDER BY indexname"
+            ).fetchall()
+        ]
         host = conn.info.host
     return {"version": version, "host": host, "settings": settings, "ledger_event_indexes": indexes}
 

@@ -49,16 +49,22 @@ def peer() -> dict[str, Any]:
     os.environ.update(peer_environment())
     from bench import peer_model
 
-    return {"Bank": peer_model.Bank, "ReplayBank": peer_model.ReplayBank, "LiveBank": peer_model.LiveBank,
-            "BankAccount": peer_model.BankAccount,
-            "BalanceView": peer_model.BalanceView, "BalanceProjection": peer_model.BalanceProjection}
+    return {
+        "Bank": peer_model.Bank,
+        "ReplayBank": peer_model.ReplayBank,
+        "LiveBank": peer_model.LiveBank,
+        "BankAccount": peer_model.BankAccount,
+        "BalanceView": peer_model.BalanceView,
+        "BalanceProjection": peer_model.BalanceProjection,
+    }
 
 
-def new_bank():  # noqa: ANN201 - the peer's Application
+def new_bank():
     return peer()["Bank"]()
 
 
 # --- write throughput and latency ------------------------------------------------------------------
+
 
 def _writer(job: dict[str, Any], ready: Callable[[], Any]) -> dict[str, Any]:
     from bench.write import _timed_loop
@@ -93,6 +99,7 @@ def throughput(kind: str, processes: int, profile: Profile) -> dict[str, Any]:
 
 # --- the cost of a long history ----------------------------------------------------------------------
 
+
 def _account_with_history(bank: Any, events: int) -> UUID:
     """Opened, then deposits saved 100 at a time (so the library takes its snapshot every 100)."""
     account_id = bank.open_account("Grace Hopper", "EUR")
@@ -125,13 +132,18 @@ def history_cost(profile: Profile) -> dict[str, Any]:
         for account_id, times in pair if i % 2 else reversed(pair):
             times.append(deposit(account_id))
     bank.close()
-    return {"long_events": profile.history_long, "short_events": profile.history_short,
-            "accounts_each": profile.history_accounts,
-            "long_ms": latency_summary(long_times), "short_ms": latency_summary(short_times),
-            "ratio": median(long_times) / median(short_times)}
+    return {
+        "long_events": profile.history_long,
+        "short_events": profile.history_short,
+        "accounts_each": profile.history_accounts,
+        "long_ms": latency_summary(long_times),
+        "short_ms": latency_summary(short_times),
+        "ratio": median(long_times) / median(short_times),
+    }
 
 
 # --- the balance projection ----------------------------------------------------------------------------
+
 
 def _populate(bank: Any, events: int, accounts: int = 100) -> int:
     """At least `events` events of the workload (opens, deposits, transfers), saved in batches of
@@ -142,7 +154,7 @@ def _populate(bank: Any, events: int, accounts: int = 100) -> int:
     written, i = accounts, 0
     last = 0
     while written < events:
-        loaded = {a: bank.repository.get(a) for a in ids[i % 10::10]}  # a tenth of the accounts at once
+        loaded = {a: bank.repository.get(a) for a in ids[i % 10 :: 10]}  # a tenth of the accounts at once
         pairs = list(loaded.values())
         for k in range(200):
             source, target = pairs[k % len(pairs)], pairs[(k + 1) % len(pairs)]
@@ -176,12 +188,16 @@ def _tracking_reader(app: str = "Bank") -> Callable[[], int]:
     return read
 
 
-def _runner(app: str = "Bank"):  # noqa: ANN202 - the library's ProjectionRunner
+def _runner(app: str = "Bank"):
     from eventsourcing.projection import ProjectionRunner
 
     p = peer()
-    return ProjectionRunner(application_class=p[app], projection_class=p["BalanceProjection"],
-                            view_class=p["BalanceView"], env=peer_environment())
+    return ProjectionRunner(
+        application_class=p[app],
+        projection_class=p["BalanceProjection"],
+        view_class=p["BalanceView"],
+        env=peer_environment(),
+    )
 
 
 def projection_rate(profile: Profile) -> dict[str, Any]:
@@ -207,6 +223,7 @@ def projection_rate(profile: Profile) -> dict[str, Any]:
 
 
 # --- commit -> projection visible -------------------------------------------------------------------------
+
 
 def _projection_process() -> None:
     """The peer's projection runner in a process of its own (as Tally's Celery worker is), until
@@ -254,7 +271,7 @@ def _retrying(make: Callable[[], Callable[[], int]], process: Any) -> Callable[[
         try:
             read()
             return read
-        except Exception:  # noqa: BLE001 - UndefinedTable until the runner is up
+        except Exception:
             read.close()  # type: ignore[attr-defined]
             if time.perf_counter() > deadline:
                 raise

@@ -66,8 +66,7 @@ class BankAccount(Aggregate):
 
     def receive(self, source: UUID, transfer_id: UUID, amount: int, currency: str, memo: str = "") -> None:
         self._check(amount, currency)
-        self._received(from_account_id=source, transfer_id=transfer_id, amount=amount, currency=currency,
-                       memo=memo)
+        self._received(from_account_id=source, transfer_id=transfer_id, amount=amount, currency=currency, memo=memo)
 
     @event("TransferReceived")
     def _received(self, from_account_id: UUID, transfer_id: UUID, amount: int, currency: str, memo: str) -> None:
@@ -121,8 +120,10 @@ def new_id() -> UUID:
 
 
 _CREATE = SQL("CREATE TABLE IF NOT EXISTS peer_balance (account_id uuid PRIMARY KEY, balance bigint NOT NULL)")
-_UPSERT = SQL("INSERT INTO peer_balance VALUES (%s, %s) ON CONFLICT (account_id) "
-              "DO UPDATE SET balance = peer_balance.balance + excluded.balance")
+_UPSERT = SQL(
+    "INSERT INTO peer_balance VALUES (%s, %s) ON CONFLICT (account_id) "
+    "DO UPDATE SET balance = peer_balance.balance + excluded.balance"
+)
 
 
 class BalanceView(PostgresTrackingRecorder):

@@ -36,8 +36,9 @@ def _deposit_loop(count: int) -> None:
     accounts, _ = _open_accounts(20)
     started = time.perf_counter()
     for i in range(count):
-        execute(Deposit(account_id=accounts[i % 20], amount=1 + i % 5000, currency="EUR"), actor="teller",
-                source="bench")
+        execute(
+            Deposit(account_id=accounts[i % 20], amount=1 + i % 5000, currency="EUR"), actor="teller", source="bench"
+        )
     print(f"{count / (time.perf_counter() - started):,.0f} deposits/s (under the profiler)", file=sys.stderr)
 
 
@@ -46,8 +47,13 @@ def _record(name: str, command: list[str], database: str, out_dir: Path) -> None
     raw = Path(tempfile.mkdtemp(prefix="bench-profile-")) / f"{name}.txt"
     speedscope = out_dir / f"profile-{name}.speedscope.json"
     for fmt, path in (("raw", raw), ("speedscope", speedscope)):
-        subprocess.run([_py_spy(), "record", "--rate", "250", "--format", fmt, "-o", str(path), "--", *command],
-                       cwd=common.ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [_py_spy(), "record", "--rate", "250", "--format", fmt, "-o", str(path), "--", *command],
+            cwd=common.ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     summarize(raw, name)
     print(f"flame graph: {speedscope}")
 
@@ -83,8 +89,9 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["_deposits"]:
         _deposit_loop(int(argv[1]))
         return 0
-    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.profile", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("paths", nargs="*", choices=["write", "rebuild"], default=["write", "rebuild"])
     parser.add_argument("--events", type=int, default=200_000, help="log size for the rebuild profile")
     parser.add_argument("--out", type=Path, default=common.ROOT / "bench-results")
@@ -95,8 +102,9 @@ def main(argv: list[str]) -> int:
     common.manage("migrate", "--no-input", database=common.TALLY_DB)
     try:
         if "write" in args.paths:
-            _record("write", [sys.executable, "-m", "bench.profile", "_deposits", str(DEPOSITS)], common.TALLY_DB,
-                    args.out)
+            _record(
+                "write", [sys.executable, "-m", "bench.profile", "_deposits", str(DEPOSITS)], common.TALLY_DB, args.out
+            )
         if "rebuild" in args.paths:
             import psycopg
 
@@ -105,8 +113,12 @@ def main(argv: list[str]) -> int:
             common.recreate_database(common.REBUILD_DB, template=common.TALLY_DB)
             with psycopg.connect(common.database_url(common.REBUILD_DB), autocommit=True) as conn:
                 eventgen.generate_and_load(conn, eventgen.LedgerGenerator(total=args.events), args.events)
-            _record("rebuild", [sys.executable, "manage.py", "rebuild_projections", "--no-input"],
-                    common.REBUILD_DB, args.out)
+            _record(
+                "rebuild",
+                [sys.executable, "manage.py", "rebuild_projections", "--no-input"],
+                common.REBUILD_DB,
+                args.out,
+            )
     finally:
         common.drop_database(common.TALLY_DB)
         common.drop_database(common.REBUILD_DB)

@@ -52,8 +52,14 @@ def _rebuild_child(job: dict[str, Any], ready: Callable[[], Any]) -> dict[str, A
         from projections.verify import verify
 
         verified = {p.name: len(verify(p).differences) for p in get_projectors()}
-    return {"events": events, "seconds": elapsed, "per_second": events / elapsed,
-            "baseline_rss_mb": baseline, "peak_rss_mb": peak, "verify_differences": verified}
+    return {
+        "events": events,
+        "seconds": elapsed,
+        "per_second": events / elapsed,
+        "baseline_rss_mb": baseline,
+        "peak_rss_mb": peak,
+        "verify_differences": verified,
+    }
 
 
 def _check_balances(gen: eventgen.LedgerGenerator) -> int:
@@ -78,10 +84,13 @@ def run(profile: Profile) -> dict[str, Any]:
             started = time.perf_counter()
             written = eventgen.generate_and_load(conn, gen, size - gen.events_written)
             loaded = time.perf_counter() - started
-            say(f"  {gen.events_written:,} events in the log ({written:,} loaded at {written / loaded:,.0f}/s); "
-                "rebuilding in a fresh process")
-            run_result = run_together(_rebuild_child, [{"verify": profile.name == "quick" and size == small}],
-                                      timeout=3600)[0]
+            say(
+                f"  {gen.events_written:,} events in the log ({written:,} loaded at {written / loaded:,.0f}/s); "
+                "rebuilding in a fresh process"
+            )
+            run_result = run_together(
+                _rebuild_child, [{"verify": profile.name == "quick" and size == small}], timeout=3600
+            )[0]
             run_result["load_per_second"] = written / loaded
             run_result["accounts"] = len(gen.accounts)
             run_result["balance_mismatches"] = _check_balances(gen)
@@ -89,7 +98,7 @@ def run(profile: Profile) -> dict[str, Any]:
     first, second = results["runs"]
     results["per_second"] = second["per_second"]
     results["peak_rss_ratio"] = second["peak_rss_mb"] / first["peak_rss_mb"]
-    results["valid"] = all(r["balance_mismatches"] == 0 and not any((r["verify_differences"] or {}).values())
-                           for r in results["runs"])
+    results["valid"] = all(
+        r["balance_mismatches"] == 0 and not any((r["verify_differences"] or {}).values()) for r in results["runs"]
+    )
     return results
-

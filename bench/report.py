@@ -52,8 +52,14 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
 
     def throughput(key: str, figure: str, family_key: str, limit_key: str | None, goal: float | None) -> None:
-        row = Row(key, figure, "/s", _get(r, "write", family_key, "per_second"), _get(r, "peer", family_key, "per_second"),
-                  _get(r, "limit", limit_key, "per_second") if limit_key else None)
+        row = Row(
+            key,
+            figure,
+            "/s",
+            _get(r, "write", family_key, "per_second"),
+            _get(r, "peer", family_key, "per_second"),
+            _get(r, "limit", limit_key, "per_second") if limit_key else None,
+        )
         if goal is not None:
             row.goal = f">= {goal:g}x peer"
             row.met = _check(row.ratio, lambda x: x >= goal)
@@ -62,13 +68,25 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
     throughput("deposit_1", "Deposit commands/s, 1 process", "deposit_1", "insert_1", 2.5)
     throughput("deposit_4", "Deposit commands/s, 4 processes, distinct accounts", "deposit_4", "insert_4", 3)
     for p in ("p50", "p99"):
-        row = Row(f"deposit_latency_{p}", f"Deposit latency {p}, 1 process", "ms",
-                  _get(r, "write", "deposit_1", "latency_ms", p), _get(r, "peer", "deposit_1", "latency_ms", p),
-                  _get(r, "limit", "insert_1", "latency_ms", p), goal="<= 0.5x peer")
+        row = Row(
+            f"deposit_latency_{p}",
+            f"Deposit latency {p}, 1 process",
+            "ms",
+            _get(r, "write", "deposit_1", "latency_ms", p),
+            _get(r, "peer", "deposit_1", "latency_ms", p),
+            _get(r, "limit", "insert_1", "latency_ms", p),
+            goal="<= 0.5x peer",
+        )
         row.met = _check(row.ratio, lambda x: x <= 0.5)
         rows.append(row)
-    history = Row("history_cost", "Deposit cost, 10,000 prior events vs 10", "x",
-                  _get(r, "write", "history", "ratio"), _get(r, "peer", "history", "ratio"), goal="<= 1.5x")
+    history = Row(
+        "history_cost",
+        "Deposit cost, 10,000 prior events vs 10",
+        "x",
+        _get(r, "write", "history", "ratio"),
+        _get(r, "peer", "history", "ratio"),
+        goal="<= 1.5x",
+    )
     history.met = _check(history.tally, lambda x: x <= 1.5)
     long_ms, short_ms = _get(r, "write", "history", "long_ms", "p50"), _get(r, "write", "history", "short_ms", "p50")
     if long_ms is not None:
@@ -77,13 +95,21 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
         if cached is not None:
             cached_long = _get(r, "write", "history", "cached_long_ms", "p50")
             cached_short = _get(r, "write", "history", "cached_short_ms", "p50")
-            history.note += (f"; with the state cached by the process that wrote last: {cached:.2f}x "
-                             f"({cached_long:.2f} ms vs {cached_short:.2f} ms)")
+            history.note += (
+                f"; with the state cached by the process that wrote last: {cached:.2f}x "
+                f"({cached_long:.2f} ms vs {cached_short:.2f} ms)"
+            )
     rows.append(history)
 
-    rebuild = Row("rebuild_rate", "Rebuild all projections, events/s", "/s", _get(r, "rebuild", "per_second"),
-                  _get(r, "peer", "projection", "per_second"), _get(r, "limit", "scan", "per_second"),
-                  goal=">= 50000/s")
+    rebuild = Row(
+        "rebuild_rate",
+        "Rebuild all projections, events/s",
+        "/s",
+        _get(r, "rebuild", "per_second"),
+        _get(r, "peer", "projection", "per_second"),
+        _get(r, "limit", "scan", "per_second"),
+        goal=">= 50000/s",
+    )
     rebuild.met = _check(rebuild.tally, lambda x: x >= 50_000)
     sizes = _get(r, "rebuild", "sizes")
     if sizes:
@@ -93,8 +119,13 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
         if _get(r, "rebuild", "valid") is False:
             rebuild.note += "; REBUILT READ MODEL DIFFERS"
     rows.append(rebuild)
-    memory = Row("rebuild_memory", "Rebuild peak RSS, larger log / smaller log", "x",
-                 _get(r, "rebuild", "peak_rss_ratio"), goal="<= 1.1x (flat)")
+    memory = Row(
+        "rebuild_memory",
+        "Rebuild peak RSS, larger log / smaller log",
+        "x",
+        _get(r, "rebuild", "peak_rss_ratio"),
+        goal="<= 1.1x (flat)",
+    )
     memory.met = _check(memory.tally, lambda x: x <= 1.1)
     runs = _get(r, "rebuild", "runs")
     if runs:
@@ -102,9 +133,14 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
     rows.append(memory)
 
     for p, goal in (("p50", 50), ("p99", 300)):
-        row = Row(f"visibility_{p}", f"Commit -> read model visible {p}, 100 commands/s", "ms",
-                  _get(r, "latency", "tally", "latency_ms", p), _get(r, "latency", "peer", "latency_ms", p),
-                  goal=f"<= {goal} ms")
+        row = Row(
+            f"visibility_{p}",
+            f"Commit -> read model visible {p}, 100 commands/s",
+            "ms",
+            _get(r, "latency", "tally", "latency_ms", p),
+            _get(r, "latency", "peer", "latency_ms", p),
+            goal=f"<= {goal} ms",
+        )
         row.met = _check(row.tally, lambda x, goal=goal: x <= goal)
         if p == "p50" and _get(r, "latency", "tally"):
             row.note = "Tally: Redis + Celery; peer: its LISTEN/NOTIFY projection runner"
@@ -112,11 +148,13 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
 
     events = _get(r, "http", "events")
     log = f"{events:,} events" if events else "1,000,000 events"
-    for key, figure, goal in (("account_page", "HTTP account page p95, 10 clients", 50),
-                              ("accounts_list", "HTTP accounts list p95, 10 clients", 50),
-                              ("deposit", "HTTP deposit round trip p95 (read-your-writes)", 200),
-                              ("admin_list", f"Admin event list p95, {log}", 200),
-                              ("admin_search", f"Admin event search p95, {log}", 200)):
+    for key, figure, goal in (
+        ("account_page", "HTTP account page p95, 10 clients", 50),
+        ("accounts_list", "HTTP accounts list p95, 10 clients", 50),
+        ("deposit", "HTTP deposit round trip p95 (read-your-writes)", 200),
+        ("admin_list", f"Admin event list p95, {log}", 200),
+        ("admin_search", f"Admin event search p95, {log}", 200),
+    ):
         entry = _get(r, "http", key)
         row = Row(f"http_{key}", figure, "ms", goal=f"<= {goal} ms")
         if isinstance(entry, dict) and "latency_ms" in entry:
@@ -132,16 +170,32 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
 
     # Context without a goal: what the other commands of the workload cost, and bulk writes.
     throughput("transfer_1", "Transfer commands/s, 1 process (no goal)", "transfer_1", None, None)
-    rows.append(Row("open_1", "Open-account commands/s, 1 process (no goal)", "/s",
-                    _get(r, "write", "deposit_1", "open_per_second"), _get(r, "peer", "deposit_1", "open_per_second")))
+    rows.append(
+        Row(
+            "open_1",
+            "Open-account commands/s, 1 process (no goal)",
+            "/s",
+            _get(r, "write", "deposit_1", "open_per_second"),
+            _get(r, "peer", "deposit_1", "open_per_second"),
+        )
+    )
     loads = _get(r, "rebuild", "runs")
-    rows.append(Row("copy", "COPY into the event table, rows/s (no goal)", "/s",
-                    loads[-1]["load_per_second"] if loads else None, None, _get(r, "limit", "copy", "per_second"),
-                    note="Tally: the harness's generator + COPY loading the rebuild log" if loads else ""))
+    rows.append(
+        Row(
+            "copy",
+            "COPY into the event table, rows/s (no goal)",
+            "/s",
+            loads[-1]["load_per_second"] if loads else None,
+            None,
+            _get(r, "limit", "copy", "per_second"),
+            note="Tally: the harness's generator + COPY loading the rebuild log" if loads else "",
+        )
+    )
     return rows
 
 
 # --- formatting -----------------------------------------------------------------------------------------
+
 
 def fmt(value: float | None, unit: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -165,8 +219,15 @@ HEADER = ("Figure", "Tally", "Peer", "Tally/peer", "Postgres limit", "Goal", "Me
 
 
 def cells(row: Row) -> tuple[str, ...]:
-    return (row.figure, fmt(row.tally, row.unit), fmt(row.peer, row.unit), fmt(row.ratio, "x"),
-            fmt(row.limit, row.unit), row.goal or "—", _met(row))
+    return (
+        row.figure,
+        fmt(row.tally, row.unit),
+        fmt(row.peer, row.unit),
+        fmt(row.ratio, "x"),
+        fmt(row.limit, row.unit),
+        row.goal or "—",
+        _met(row),
+    )
 
 
 def text_table(rows: list[Row]) -> str:
@@ -186,21 +247,30 @@ def markdown(rows: list[Row], machine: dict[str, Any], profile: str) -> str:
     lines += ["| " + " | ".join(cells(r)) + " |" for r in rows]
     pg = machine.get("postgres", {})
     s = pg.get("settings", {})
-    lines += ["", f"Measured {machine.get('taken_at', '')} with `python -m bench{' --quick' if profile == 'quick' else ''}` "
-              f"(commit {machine.get('git', {}).get('commit', '?')}) on {machine.get('cores')} cores "
-              f"({machine.get('cpu', '')}), {machine.get('memory_gib')} GiB, Python {machine.get('python')}, "
-              f"PostgreSQL {pg.get('version', '?')} (shared_buffers {s.get('shared_buffers')}, synchronous_commit "
-              f"{s.get('synchronous_commit')}, fsync {s.get('fsync')}, full_page_writes {s.get('full_page_writes')}); "
-              f"peer: eventsourcing {machine.get('packages', {}).get('eventsourcing', '?')} with its default "
-              f"Postgres recorder. Load average at start: {machine.get('load_average_at_start')}."]
+    lines += [
+        "",
+        f"Measured {machine.get('taken_at', '')} with `python -m bench{' --quick' if profile == 'quick' else ''}` "
+        f"(commit {machine.get('git', {}).get('commit', '?')}) on {machine.get('cores')} cores "
+        f"({machine.get('cpu', '')}), {machine.get('memory_gib')} GiB, Python {machine.get('python')}, "
+        f"PostgreSQL {pg.get('version', '?')} (shared_buffers {s.get('shared_buffers')}, synchronous_commit "
+        f"{s.get('synchronous_commit')}, fsync {s.get('fsync')}, full_page_writes {s.get('full_page_writes')}); "
+        f"peer: eventsourcing {machine.get('packages', {}).get('eventsourcing', '?')} with its default "
+        f"Postgres recorder. Load average at start: {machine.get('load_average_at_start')}.",
+    ]
     notes = [f"- {r.figure}: {r.note}" for r in rows if r.note and r.note != NOT_YET]
     if notes:
         lines += ["", *notes]
     return "\n".join(lines) + "\n"
 
 
-def write(out_dir: Path, rows: list[Row], results: dict[str, Any], machine: dict[str, Any], profile: dict[str, Any],
-          elapsed: float) -> tuple[Path, Path]:
+def write(
+    out_dir: Path,
+    rows: list[Row],
+    results: dict[str, Any],
+    machine: dict[str, Any],
+    profile: dict[str, Any],
+    elapsed: float,
+) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     document = {
         "machine": machine,

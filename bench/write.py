@@ -29,13 +29,13 @@ def _open_accounts(count: int, balance: int = 0) -> tuple[list[UUID], float]:
     accounts = [uuid4() for _ in range(count)]
     started = time.perf_counter()
     for account in accounts:
-        execute(OpenAccount(account_id=account, owner="Ada Lovelace", currency=CURRENCY), actor="teller",
-                source="bench")
+        execute(
+            OpenAccount(account_id=account, owner="Ada Lovelace", currency=CURRENCY), actor="teller", source="bench"
+        )
     opened = time.perf_counter() - started
     if balance:
         for account in accounts:
-            execute(Deposit(account_id=account, amount=balance, currency=CURRENCY), actor="teller",
-                    source="bench")
+            execute(Deposit(account_id=account, amount=balance, currency=CURRENCY), actor="teller", source="bench")
     return accounts, opened
 
 
@@ -68,12 +68,18 @@ def _writer(job: dict[str, Any], ready: Callable[[], Any]) -> dict[str, Any]:
     accounts, open_seconds = _open_accounts(n, balance=10**9 if job["kind"] == "transfer" else 0)
 
     def deposit(i: int) -> None:
-        execute(Deposit(account_id=accounts[i % n], amount=1 + i % 5000, currency=CURRENCY), actor="teller",
-                source="bench")
+        execute(
+            Deposit(account_id=accounts[i % n], amount=1 + i % 5000, currency=CURRENCY), actor="teller", source="bench"
+        )
 
     def transfer(i: int) -> None:
-        execute(Transfer(account_id=accounts[i % n], to_account_id=accounts[(i + 1) % n], amount=100 + i % 500,
-                         currency=CURRENCY), actor="teller", source="bench")
+        execute(
+            Transfer(
+                account_id=accounts[i % n], to_account_id=accounts[(i + 1) % n], amount=100 + i % 500, currency=CURRENCY
+            ),
+            actor="teller",
+            source="bench",
+        )
 
     result = _timed_loop(job, ready, deposit if job["kind"] == "deposit" else transfer)
     result["opened"] = {"count": n, "seconds": open_seconds}
@@ -86,7 +92,8 @@ def throughput(kind: str, processes: int, profile: Profile) -> dict[str, Any]:
 
 # --- the cost of a long history --------------------------------------------------------------------
 
-def _load_stream(conn, events: int, seed: int) -> tuple[str, int, int]:  # noqa: ANN001
+
+def _load_stream(conn, events: int, seed: int) -> tuple[str, int, int]:
     """Write one account's history with COPY, plus the snapshot execute() would have taken."""
     account_id = str(uuid4())
     gen, batch = eventgen.long_stream(account_id, events, seed=seed)
@@ -127,14 +134,14 @@ def history_cost(profile: Profile) -> dict[str, Any]:
         if not cached:
             known_states.forget([UUID(account_id)])
         t0 = time.perf_counter()
-        execute(Deposit(account_id=UUID(account_id), amount=100, currency=CURRENCY), actor="teller",
-                source="bench")
+        execute(Deposit(account_id=UUID(account_id), amount=100, currency=CURRENCY), actor="teller", source="bench")
         return time.perf_counter() - t0
 
     for account_id, *_ in longs + shorts:  # warm-up: one deposit each, not counted
         deposit(account_id)
-    times: dict[tuple[str, bool], list[float]] = {(kind, cached): [] for kind in ("long", "short")
-                                                  for cached in (False, True)}
+    times: dict[tuple[str, bool], list[float]] = {
+        (kind, cached): [] for kind in ("long", "short") for cached in (False, True)
+    }
     for i in range(profile.history_samples):
         j = i % profile.history_accounts
         for cached in (False, True):
@@ -142,15 +149,17 @@ def history_cost(profile: Profile) -> dict[str, Any]:
             for kind, accounts in order if i % 2 else order[::-1]:
                 times[kind, cached].append(deposit(accounts[j][0], cached))
     connection.close()
-    return {"long_events": profile.history_long, "short_events": profile.history_short,
-            "accounts_each": profile.history_accounts,
-            "long_ms": latency_summary(times["long", False]), "short_ms": latency_summary(times["short", False]),
-            "ratio": median(times["long", False]) / median(times["short", False]),
-            "cached_long_ms": latency_summary(times["long", True]),
-            "cached_short_ms": latency_summary(times["short", True]),
-            "cached_ratio": median(times["long", True]) / median(times["short", True])}
-
-
+    return {
+        "long_events": profile.history_long,
+        "short_events": profile.history_short,
+        "accounts_each": profile.history_accounts,
+        "long_ms": latency_summary(times["long", False]),
+        "short_ms": latency_summary(times["short", False]),
+        "ratio": median(times["long", False]) / median(times["short", False]),
+        "cached_long_ms": latency_summary(times["long", True]),
+        "cached_short_ms": latency_summary(times["short", True]),
+        "cached_ratio": median(times["long", True]) / median(times["short", True]),
+    }
 
 
 def run(profile: Profile) -> dict[str, Any]:

@@ -27,9 +27,11 @@ def _user_with_groups_sql() -> str:
     group_table = Group._meta.db_table
     through = cast("type[Model]", groups.remote_field.through)._meta.db_table
     pk = user._meta.pk.column
-    return (f'SELECT {columns(user, "u")}, ARRAY(SELECT g.name FROM "{group_table}" g JOIN "{through}" ug '
-            f'ON ug."{groups.m2m_reverse_name()}" = g.id WHERE ug."{groups.m2m_column_name()}" = u."{pk}") '
-            f'FROM "{user._meta.db_table}" u WHERE u."{pk}" = %s')
+    return (
+        f'SELECT {columns(user, "u")}, ARRAY(SELECT g.name FROM "{group_table}" g JOIN "{through}" ug '
+        f'ON ug."{groups.m2m_reverse_name()}" = g.id WHERE ug."{groups.m2m_column_name()}" = u."{pk}") '
+        f'FROM "{user._meta.db_table}" u WHERE u."{pk}" = %s'
+    )
 
 
 class UserWithRolesBackend(ModelBackend):
@@ -51,7 +53,10 @@ class UserWithRolesBackend(ModelBackend):
         if user_obj.is_superuser or not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return super().get_all_permissions(user_obj, obj)
         if not hasattr(user_obj, "_perm_cache"):
-            held = (Permission.objects.filter(Q(user=user_obj) | Q(group__user=user_obj))
-                    .values_list("content_type__app_label", "codename").order_by())
+            held = (
+                Permission.objects.filter(Q(user=user_obj) | Q(group__user=user_obj))
+                .values_list("content_type__app_label", "codename")
+                .order_by()
+            )
             user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in held}
         return user_obj._perm_cache

@@ -11,5 +11,8 @@ def roles(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"user_roles": sorted(r.value for r in roles_of(user)),
-            "may_open": may_perform(user, Task.OPEN), "may_audit": may_audit(user)}
+    return {
+        "user_roles": sorted(r.value for r in roles_of(user)),
+        "may_open": may_perform(user, Task.OPEN),
+        "may_audit": may_audit(user),
+    }

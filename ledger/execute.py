@@ -51,14 +51,14 @@ known_states = StateCache()
 
 class IdempotencyConflict(DomainError):
     def __init__(self) -> None:
-        super().__init__("This request was already submitted with different details; "
-                         "reload the form and submit it again.")
+        super().__init__(
+            "This request was already submitted with different details; reload the form and submit it again."
+        )
 
 
 class ConflictPersisted(DomainError):
     def __init__(self) -> None:
-        super().__init__("The account is very busy right now and the request could not be recorded; "
-                         "please try again.")
+        super().__init__("The account is very busy right now and the request could not be recorded; please try again.")
 
 
 def fingerprint(command: c.Command) -> str:
@@ -68,9 +68,15 @@ def fingerprint(command: c.Command) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def execute(command: c.Command, *, actor: str, correlation_id: UUID | None = None,
-            causation_id: UUID | None = None, source: str = "app",
-            recorded_at: datetime | None = None) -> CommandResult:
+def execute(
+    command: c.Command,
+    *,
+    actor: str,
+    correlation_id: UUID | None = None,
+    causation_id: UUID | None = None,
+    source: str = "app",
+    recorded_at: datetime | None = None,
+) -> CommandResult:
     """Execute `command` on behalf of `actor`. Raises the DomainError of a broken rule.
     `recorded_at` only for importing history (see ledger.store.write.append)."""
     if not actor:
@@ -117,8 +123,9 @@ def execute(command: c.Command, *, actor: str, correlation_id: UUID | None = Non
     raise ConflictPersisted()
 
 
-def _attempt(command: c.Command, stream_ids: list[UUID], fp: str, meta: dict[str, str],
-             recorded_at: datetime | None) -> CommandResult:
+def _attempt(
+    command: c.Command, stream_ids: list[UUID], fp: str, meta: dict[str, str], recorded_at: datetime | None
+) -> CommandResult:
     loaded = store.load(stream_ids, command_id=command.command_id, snapshot_schema=SNAPSHOT_SCHEMA)
     if loaded.command is not None:
         if loaded.command.fingerprint != fp:
@@ -128,12 +135,14 @@ def _attempt(command: c.Command, stream_ids: list[UUID], fp: str, meta: dict[str
     return _decide_and_append(command, _fold(stream_ids, loaded), fp, meta, recorded_at)
 
 
-def _decide_and_append(command: c.Command, accounts: dict[UUID, Account], fp: str, meta: dict[str, str],
-                       recorded_at: datetime | None) -> CommandResult:
+def _decide_and_append(
+    command: c.Command, accounts: dict[UUID, Account], fp: str, meta: dict[str, str], recorded_at: datetime | None
+) -> CommandResult:
     decided = domain.decide(command, accounts)
     new_events, after, snapshots = _to_records(decided, accounts, meta)
-    checkpoint = store.append(new_events, command=(command.command_id, meta["command"], fp),
-                              snapshots=snapshots, recorded_at=recorded_at)
+    checkpoint = store.append(
+        new_events, command=(command.command_id, meta["command"], fp), snapshots=snapshots, recorded_at=recorded_at
+    )
     result = CommandResult(command.command_id, checkpoint.position, checkpoint.tx_id)
     transaction.on_commit(partial(known_states.put, after), robust=True)
     transaction.on_commit(partial(hooks.command_committed, result), robust=True)
@@ -144,16 +153,20 @@ def _fold(stream_ids: Sequence[UUID], loaded: store.Loaded) -> dict[UUID, Accoun
     accounts: dict[UUID, Account] = {}
     for stream_id in stream_ids:
         snap = loaded.snapshots.get(stream_id)
-        accounts[stream_id] = (account_from_snapshot(stream_id, snap.version, snap.state) if snap
-                               else Account(id=stream_id))
+        accounts[stream_id] = (
+            account_from_snapshot(stream_id, snap.version, snap.state) if snap else Account(id=stream_id)
+        )
     for stream_id, _version, type_name, schema_version, data in loaded.events:
         event = event_from_payload(type_name, schema_version, data)
         accounts[stream_id] = domain.evolve(accounts[stream_id], event)
     return accounts
 
 
-def _to_records(decided: list[AccountEvent], accounts: dict[UUID, Account], meta: dict[str, str],
-                ) -> tuple[list[store.NewEvent], dict[UUID, Account], list[store.Snapshot]]:
+def _to_records(
+    decided: list[AccountEvent],
+    accounts: dict[UUID, Account],
+    meta: dict[str, str],
+) -> tuple[list[store.NewEvent], dict[UUID, Account], list[store.Snapshot]]:
     """The events to append, the accounts' states after them, and the snapshots now due."""
     after = dict(accounts)
     records: list[store.NewEvent] = []
@@ -164,10 +177,18 @@ def _to_records(decided: list[AccountEvent], accounts: dict[UUID, Account], meta
         if records and records[0].stream_id != event.account_id:
             # The second half of a transfer happens because of the first: chain the causation.
             event_meta = {**meta, "causation_id": str(records[0].event_id)}
-        records.append(store.NewEvent(
-            event_id=uuid4(), stream_id=event.account_id, stream_type=STREAM_TYPE,
-            version=before.version + 1, type=event.type_name, schema_version=event.schema_version,
-            data=event_to_payload(event), metadata=event_meta))
+        records.append(
+            store.NewEvent(
+                event_id=uuid4(),
+                stream_id=event.account_id,
+                stream_type=STREAM_TYPE,
+                version=before.version + 1,
+                type=event.type_name,
+                schema_version=event.schema_version,
+                data=event_to_payload(event),
+                metadata=event_meta,
+            )
+        )
     snapshots = [
         store.Snapshot(sid, state.version, SNAPSHOT_SCHEMA, account_to_snapshot(state))
         for sid, state in after.items()

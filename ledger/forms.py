@@ -17,9 +17,13 @@ from ledger.domain.money import CURRENCIES, AmountFormatError, parse_amount
 
 
 class TaskForm(forms.Form):
-    command_id = forms.UUIDField(widget=forms.HiddenInput, error_messages={
-        "required": "This form is incomplete; reload the page and try again.",
-        "invalid": "This form is damaged; reload the page and try again."})
+    command_id = forms.UUIDField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "This form is incomplete; reload the page and try again.",
+            "invalid": "This form is damaged; reload the page and try again.",
+        },
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {}).setdefault("command_id", uuid4())
@@ -50,16 +54,27 @@ class AccountTaskForm(TaskForm):
 
 
 def _note(label: str) -> forms.CharField:
-    return forms.CharField(label=label, required=False, max_length=MAX_NOTE_LENGTH, strip=True,
-                           error_messages={"max_length": f"Keep it to {MAX_NOTE_LENGTH} characters or fewer."})
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=MAX_NOTE_LENGTH,
+        strip=True,
+        error_messages={"max_length": f"Keep it to {MAX_NOTE_LENGTH} characters or fewer."},
+    )
 
 
 def _amount(label: str = "Amount") -> forms.CharField:
     # Text, not a DecimalField: we parse it ourselves to refuse NaN, exponents and foreign digits.
-    return forms.CharField(label=label, max_length=64, strip=True,
-                           error_messages={"required": "Enter an amount.",
-                                           "max_length": "Enter the amount as a plain number, for example 1250.00."},
-                           widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
+    return forms.CharField(
+        label=label,
+        max_length=64,
+        strip=True,
+        error_messages={
+            "required": "Enter an amount.",
+            "max_length": "Enter the amount as a plain number, for example 1250.00.",
+        },
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
 
 
 # The new account's number derives from the form's command id, so a resubmitted form (the same command
@@ -73,14 +88,26 @@ def account_id_for(command_id: UUID) -> UUID:
 
 
 class OpenAccountForm(TaskForm):
-    owner = forms.CharField(label="Owner's full name", max_length=MAX_OWNER_LENGTH, strip=True,
-                            error_messages={"required": "Enter the account owner's name.",
-                                            "max_length": f"Keep the name to {MAX_OWNER_LENGTH} characters or fewer."})
-    currency = forms.ChoiceField(choices=[(code, code) for code in CURRENCIES],
-                                 error_messages={"invalid_choice": "Choose one of the listed currencies.",
-                                                 "required": "Choose a currency."})
-    overdraft_limit = forms.CharField(label="Overdraft limit", required=False, max_length=64, strip=True,
-                                      help_text="How far below zero the balance may go; leave empty for none.")
+    owner = forms.CharField(
+        label="Owner's full name",
+        max_length=MAX_OWNER_LENGTH,
+        strip=True,
+        error_messages={
+            "required": "Enter the account owner's name.",
+            "max_length": f"Keep the name to {MAX_OWNER_LENGTH} characters or fewer.",
+        },
+    )
+    currency = forms.ChoiceField(
+        choices=[(code, code) for code in CURRENCIES],
+        error_messages={"invalid_choice": "Choose one of the listed currencies.", "required": "Choose a currency."},
+    )
+    overdraft_limit = forms.CharField(
+        label="Overdraft limit",
+        required=False,
+        max_length=64,
+        strip=True,
+        help_text="How far below zero the balance may go; leave empty for none.",
+    )
 
     def to_command(self) -> c.OpenAccount | None:
         currency = self.cleaned_data["currency"]
@@ -88,8 +115,13 @@ class OpenAccountForm(TaskForm):
         if limit is None:
             return None
         command_id = self.cleaned_data["command_id"]
-        return c.OpenAccount(account_id=account_id_for(command_id), command_id=command_id,
-                             owner=self.cleaned_data["owner"], currency=currency, overdraft_limit=limit)
+        return c.OpenAccount(
+            account_id=account_id_for(command_id),
+            command_id=command_id,
+            owner=self.cleaned_data["owner"],
+            currency=currency,
+            overdraft_limit=limit,
+        )
 
 
 class MoneyForm(AccountTaskForm):
@@ -101,8 +133,13 @@ class MoneyForm(AccountTaskForm):
         amount = self.amount_in("amount", account.currency)
         if amount is None:
             return None
-        return self.command_class(account_id=account.id, command_id=self.cleaned_data["command_id"],
-                                  amount=amount, currency=account.currency, memo=self.cleaned_data["memo"])
+        return self.command_class(
+            account_id=account.id,
+            command_id=self.cleaned_data["command_id"],
+            amount=amount,
+            currency=account.currency,
+            memo=self.cleaned_data["memo"],
+        )
 
 
 class DepositForm(MoneyForm):
@@ -114,9 +151,13 @@ class WithdrawForm(MoneyForm):
 
 
 class TransferForm(AccountTaskForm):
-    to_account = forms.UUIDField(label="To account number", error_messages={
-        "required": "Enter the account number to transfer to.",
-        "invalid": "Enter a full account number, like 6f1c0e2a-3b4d-4c5e-8f90-1a2b3c4d5e6f."})
+    to_account = forms.UUIDField(
+        label="To account number",
+        error_messages={
+            "required": "Enter the account number to transfer to.",
+            "invalid": "Enter a full account number, like 6f1c0e2a-3b4d-4c5e-8f90-1a2b3c4d5e6f.",
+        },
+    )
     amount = _amount()
     memo = _note("Description (shown on both statements)")
 
@@ -124,23 +165,34 @@ class TransferForm(AccountTaskForm):
         amount = self.amount_in("amount", account.currency)
         if amount is None:
             return None
-        return c.Transfer(account_id=account.id, command_id=self.cleaned_data["command_id"],
-                          to_account_id=self.cleaned_data["to_account"], amount=amount,
-                          currency=account.currency, memo=self.cleaned_data["memo"])
+        return c.Transfer(
+            account_id=account.id,
+            command_id=self.cleaned_data["command_id"],
+            to_account_id=self.cleaned_data["to_account"],
+            amount=amount,
+            currency=account.currency,
+            memo=self.cleaned_data["memo"],
+        )
 
 
 class StatusForm(AccountTaskForm):
     """Freeze, unfreeze or close: decided on the state the supervisor saw (`seen_version`)."""
 
     reason = _note("Reason (kept in the audit trail)")
-    seen_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, error_messages={
-        "required": "This form is incomplete; reload the page and try again."})
+    seen_version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=1,
+        error_messages={"required": "This form is incomplete; reload the page and try again."},
+    )
     command_class: type[c.FreezeAccount] | type[c.UnfreezeAccount] | type[c.CloseAccount]
 
     def to_command(self, account: Account) -> c.Command:
-        return self.command_class(account_id=account.id, command_id=self.cleaned_data["command_id"],
-                                  reason=self.cleaned_data["reason"],
-                                  expected_version=self.cleaned_data["seen_version"])
+        return self.command_class(
+            account_id=account.id,
+            command_id=self.cleaned_data["command_id"],
+            reason=self.cleaned_data["reason"],
+            expected_version=self.cleaned_data["seen_version"],
+        )
 
 
 class FreezeForm(StatusForm):

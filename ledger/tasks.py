@@ -25,13 +25,15 @@ ACCOUNT_TASKS: dict[Task, TaskSpec] = {
     Task.TRANSFER: TaskSpec(forms.TransferForm, "Transfer", "Transfer", frozenset({Status.OPEN})),
     Task.FREEZE: TaskSpec(forms.FreezeForm, "Freeze account", "Freeze", frozenset({Status.OPEN}), danger=True),
     Task.UNFREEZE: TaskSpec(forms.UnfreezeForm, "Unfreeze account", "Unfreeze", frozenset({Status.FROZEN})),
-    Task.CLOSE: TaskSpec(forms.CloseForm, "Close account", "Close", frozenset({Status.OPEN, Status.FROZEN}),
-                         danger=True),
+    Task.CLOSE: TaskSpec(
+        forms.CloseForm, "Close account", "Close", frozenset({Status.OPEN, Status.FROZEN}), danger=True
+    ),
 }
 
 
 def tasks_for(user: AnyUser, account_status: str) -> list[tuple[Task, TaskSpec]]:
     """The tasks the account's state and the user's role allow, for the account page."""
     status = Status(account_status)
-    return [(task, spec) for task, spec in ACCOUNT_TASKS.items()
-            if status in spec.allowed_in and may_perform(user, task)]
+    return [
+        (task, spec) for task, spec in ACCOUNT_TASKS.items() if status in spec.allowed_in and may_perform(user, task)
+    ]

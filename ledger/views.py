@@ -67,8 +67,7 @@ def _after(request: HtmxHttpRequest, account_id: UUID, result: CommandResult) ->
     except Exception:
         # The command is recorded: an error page now would tell the teller it was not (and invite
         # doing it again). The plain redirect always works; htmx follows it too.
-        log.exception("choosing the answer to command %s failed; answering with a plain redirect",
-                      result.command_id)
+        log.exception("choosing the answer to command %s failed; answering with a plain redirect", result.command_id)
         return HttpResponseRedirect(url, status=303)
 
 
@@ -81,12 +80,21 @@ def _render(request: HtmxHttpRequest, context: dict, status: int) -> HttpRespons
 def open_account(request: HtmxHttpRequest) -> HttpResponse:
     _require(request, Task.OPEN)
     form = forms.OpenAccountForm(request.POST or None)
-    if (request.method == "POST" and form.is_valid() and (command := form.to_command()) is not None
-            and (result := _execute(request, form, command)) is not None):
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and (command := form.to_command()) is not None
+        and (result := _execute(request, form, command)) is not None
+    ):
         return _after(request, command.account_id, result)
     # A refused open keeps its command id: fixing the form and sending it again is one command.
-    context = {"form": form, "title": "Open an account", "button": "Open account",
-               "action": reverse("open_account"), "account": None}
+    context = {
+        "form": form,
+        "title": "Open an account",
+        "button": "Open account",
+        "action": reverse("open_account"),
+        "account": None,
+    }
     return _render(request, context, UNPROCESSABLE if request.method == "POST" else 200)
 
 
@@ -108,15 +116,25 @@ def account_task(request: HtmxHttpRequest, account_id: UUID, task: str) -> HttpR
     account = _account_or_404(account_id)
     if request.method == "POST":
         form = spec.form(request.POST)
-        if (form.is_valid() and (command := form.to_command(account)) is not None
-                and (result := _execute(request, form, command)) is not None):
+        if (
+            form.is_valid()
+            and (command := form.to_command(account)) is not None
+            and (result := _execute(request, form, command)) is not None
+        ):
             return _after(request, account_id, result)
         status = UNPROCESSABLE
     else:
         form = spec.form(initial={"seen_version": account.version})
         status = 200
-    context = {"form": form, "title": spec.title, "button": spec.button, "danger": spec.danger,
-               "action": reverse("account_task", args=[account_id, task_.value]), "account": account,
-               "task": task_.value, "not_now": account.status not in spec.allowed_in,
-               "in_panel": _in_account_page(request, account_id)}
+    context = {
+        "form": form,
+        "title": spec.title,
+        "button": spec.button,
+        "danger": spec.danger,
+        "action": reverse("account_task", args=[account_id, task_.value]),
+        "account": account,
+        "task": task_.value,
+        "not_now": account.status not in spec.allowed_in,
+        "in_panel": _in_account_page(request, account_id),
+    }
     return _render(request, context, status)

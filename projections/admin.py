@@ -60,8 +60,11 @@ class ProjectionStatusAdmin(ReadOnlyAdmin):
     def state(self, status: ProjectionStatus) -> str:
         lag = self._lag(status)
         if status.last_error:
-            return format_html('<strong style="color:#b42318">stopped at event #{}</strong>: {}',
-                               status.last_error_position, status.last_error.splitlines()[0][:200])
+            return format_html(
+                '<strong style="color:#b42318">stopped at event #{}</strong>: {}',
+                status.last_error_position,
+                status.last_error.splitlines()[0][:200],
+            )
         if status.rebuilding and lag:
             rate = f" at {floatformat(status.rebuild_rate or 0, 0)} events/s" if status.rebuild_rate else ""
             done = round(100 * (lag.rebuild_done or 0))
@@ -87,8 +90,12 @@ class ProjectionStatusAdmin(ReadOnlyAdmin):
         try:
             rebuild.apply_async(args=(names,), retry=False)
         except Exception as exc:  # noqa: BLE001 - the broker is down: say what to do instead
-            self.message_user(request, f"Could not reach the workers ({exc}). Run "
-                                       f"'manage.py rebuild_projections {' '.join(names)}' instead.", messages.ERROR)
+            self.message_user(
+                request,
+                f"Could not reach the workers ({exc}). Run 'manage.py rebuild_projections {' '.join(names)}' instead.",
+                messages.ERROR,
+            )
             return
-        self.message_user(request, f"Rebuild of {', '.join(names)} sent to the workers; progress shows below.",
-                          messages.SUCCESS)
+        self.message_user(
+            request, f"Rebuild of {', '.join(names)} sent to the workers; progress shows below.", messages.SUCCESS
+        )

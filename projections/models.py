@@ -30,6 +30,7 @@ class AccountSummary(models.Model):
     def __str__(self) -> str:
         return f"{self.owner} ({self.account_id}, {self.currency})"
 
+
 class StatementLine(models.Model):
     """Every movement of money, with the balance after it."""
 
@@ -55,6 +56,7 @@ class StatementLine(models.Model):
     def __str__(self) -> str:
         return f"{self.account_id} v{self.version}: {self.kind} {self.amount} {self.currency}"
 
+
 class DailyActivity(models.Model):
     """Counts and sums of movements per day and currency, for the dashboard."""
 
@@ -72,6 +74,7 @@ class DailyActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.currency}"
+
 
 class ProjectionStatus(models.Model):
     """Where each projector is in the event log, written in the same transaction as its tables."""

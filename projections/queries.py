@@ -20,10 +20,14 @@ from ledger.store.sql import columns, load_models, prepared_cursor
 from projections.models import AccountSummary, DailyActivity, ProjectionStatus, StatementLine
 
 ACCOUNT_SORTS = {
-    "owner": ("owner", "account_id"), "-owner": ("-owner", "account_id"),
-    "balance": ("balance", "account_id"), "-balance": ("-balance", "account_id"),
-    "activity": ("last_activity_at", "account_id"), "-activity": ("-last_activity_at", "account_id"),
-    "opened": ("opened_at", "account_id"), "-opened": ("-opened_at", "account_id"),
+    "owner": ("owner", "account_id"),
+    "-owner": ("-owner", "account_id"),
+    "balance": ("balance", "account_id"),
+    "-balance": ("-balance", "account_id"),
+    "activity": ("last_activity_at", "account_id"),
+    "-activity": ("-last_activity_at", "account_id"),
+    "opened": ("opened_at", "account_id"),
+    "-opened": ("-opened_at", "account_id"),
 }
 PAGE_SIZE = 25
 WAIT_POLL_SECONDS = (0.004, 0.016)  # first pause, longest pause
@@ -51,8 +55,9 @@ def account_summary_get(*, account_id: UUID) -> AccountSummary | None:
     return found[0] if found else None
 
 
-def accounts_search(*, q: str = "", status: str = "", currency: str = "", sort: str = "-activity",
-                    page: int | str = 1) -> Page:
+def accounts_search(
+    *, q: str = "", status: str = "", currency: str = "", sort: str = "-activity", page: int | str = 1
+) -> Page:
     accounts: QuerySet[AccountSummary] = AccountSummary.objects.all()
     if not all(storable(text) for text in (q, status, currency)):
         return Paginator(accounts.none(), PAGE_SIZE).get_page(page)
@@ -105,9 +110,12 @@ def statement_page(*, account_id: UUID, page: int | str = 1) -> Page:
 
 
 def _statement_lines(account_id: UUID, number: int) -> list[StatementLine]:
-    return load_models(StatementLine, STATEMENT_PAGE_SQL,
-                       {"account": account_id, "limit": PAGE_SIZE, "offset": (number - 1) * PAGE_SIZE},
-                       extra=["counterparty_owner", "lines_total"])
+    return load_models(
+        StatementLine,
+        STATEMENT_PAGE_SQL,
+        {"account": account_id, "limit": PAGE_SIZE, "offset": (number - 1) * PAGE_SIZE},
+        extra=["counterparty_owner", "lines_total"],
+    )
 
 
 def account_options(*, currency: str, exclude: UUID | None, q: str = "", limit: int = 20) -> list[AccountSummary]:
@@ -133,27 +141,48 @@ class CurrencyTotals:
 
 
 def totals_by_currency() -> list[CurrencyTotals]:
-    rows = (AccountSummary.objects.values("currency").order_by("currency").annotate(
-        accounts=Count("account_id"), balance=Sum("balance"),
-        open=Count("account_id", filter=Q(status="open")),
-        frozen=Count("account_id", filter=Q(status="frozen")),
-        closed=Count("account_id", filter=Q(status="closed"))))
-    return [CurrencyTotals(r["currency"], r["accounts"], r["open"], r["frozen"], r["closed"], r["balance"] or 0)
-            for r in rows]
+    rows = (
+        AccountSummary.objects.values("currency")
+        .order_by("currency")
+        .annotate(
+            accounts=Count("account_id"),
+            balance=Sum("balance"),
+            open=Count("account_id", filter=Q(status="open")),
+            frozen=Count("account_id", filter=Q(status="frozen")),
+            closed=Count("account_id", filter=Q(status="closed")),
+        )
+    )
+    return [
+        CurrencyTotals(r["currency"], r["accounts"], r["open"], r["frozen"], r["closed"], r["balance"] or 0)
+        for r in rows
+    ]
 
 
 def daily_activity(*, days: int = 30, today: date | None = None) -> list[dict]:
     """One entry per day (oldest first, days without activity included) with totals over currencies."""
     today = today or timezone.localdate(timezone=timezone.get_default_timezone())  # the days the totals use
     first = today - timedelta(days=days - 1)
-    rows = (DailyActivity.objects.filter(day__gte=first, day__lte=today).values("day").order_by("day")
-            .annotate(deposits=Sum("deposits_count"), withdrawals=Sum("withdrawals_count"),
-                      transfers=Sum("transfers_count")))
+    rows = (
+        DailyActivity.objects.filter(day__gte=first, day__lte=today)
+        .values("day")
+        .order_by("day")
+        .annotate(
+            deposits=Sum("deposits_count"), withdrawals=Sum("withdrawals_count"), transfers=Sum("transfers_count")
+        )
+    )
     by_day = {r["day"]: r for r in rows}
     days_in = [first + timedelta(days=i) for i in range(days)]
-    return [{"day": day, "deposits": by_day[day]["deposits"], "withdrawals": by_day[day]["withdrawals"],
-             "transfers": by_day[day]["transfers"]} if day in by_day
-            else {"day": day, "deposits": 0, "withdrawals": 0, "transfers": 0} for day in days_in]
+    return [
+        {
+            "day": day,
+            "deposits": by_day[day]["deposits"],
+            "withdrawals": by_day[day]["withdrawals"],
+            "transfers": by_day[day]["transfers"],
+        }
+        if day in by_day
+        else {"day": day, "deposits": 0, "withdrawals": 0, "transfers": 0}
+        for day in days_in
+    ]
 
 
 @dataclass(frozen=True)
@@ -199,17 +228,26 @@ def projection_lag() -> list[Lag]:
     now = timezone.now()
     lags = []
     for name, position, head, error, error_at, stopped_at, rebuilding, target, rate, updated, applied, pending in rows:
-        lags.append(Lag(
-            name=name, position=position, events_behind=max(head - position, 0) if pending else 0,
-            seconds_behind=max((now - pending).total_seconds(), 0.0) if pending else 0.0,
-            last_error=error, last_error_position=error_at, last_error_at=stopped_at, rebuilding=rebuilding,
-            rebuild_done=min(position / target, 1.0) if rebuilding and target else None,
-            rebuild_rate=rate, updated_at=updated, events_applied=applied))
+        lags.append(
+            Lag(
+                name=name,
+                position=position,
+                events_behind=max(head - position, 0) if pending else 0,
+                seconds_behind=max((now - pending).total_seconds(), 0.0) if pending else 0.0,
+                last_error=error,
+                last_error_position=error_at,
+                last_error_at=stopped_at,
+                rebuilding=rebuilding,
+                rebuild_done=min(position / target, 1.0) if rebuilding and target else None,
+                rebuild_rate=rate,
+                updated_at=updated,
+                events_applied=applied,
+            )
+        )
     return lags
 
 
-_CHECKPOINTS = (f"SELECT tx_id, position FROM {ProjectionStatus._meta.db_table} "
-                "WHERE %(every)s OR name = ANY(%(names)s)")
+_CHECKPOINTS = f"SELECT tx_id, position FROM {ProjectionStatus._meta.db_table} WHERE %(every)s OR name = ANY(%(names)s)"
 
 
 def projections_reached(checkpoint: Checkpoint, names: tuple[str, ...] | None = None) -> bool:
@@ -229,8 +267,7 @@ class Wait(Enum):
 
 # The head of the log as this request's snapshot sees it: the first transaction id not yet begun,
 # and the newest position of a committed event (an index-only lookup on the primary key).
-_HEAD = ("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint,"
-         " (SELECT max(position) FROM ledger_event)")
+_HEAD = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint, (SELECT max(position) FROM ledger_event)"
 
 
 def checkpoint_written(checkpoint: Checkpoint) -> bool:
@@ -249,8 +286,9 @@ WAITING_REQUESTS = 2
 _waiting = threading.BoundedSemaphore(WAITING_REQUESTS)
 
 
-def projection_wait(checkpoint: Checkpoint, names: tuple[str, ...] | None = None, *,
-                    timeout: float = READ_YOUR_WRITES_SECONDS) -> Wait:
+def projection_wait(
+    checkpoint: Checkpoint, names: tuple[str, ...] | None = None, *, timeout: float = READ_YOUR_WRITES_SECONDS
+) -> Wait:
     """Read-your-writes: wait briefly for the named projections (all when None) to pass `checkpoint`.
 
     Never for a checkpoint no transaction has written, which no projection would ever reach: a
@@ -283,7 +321,8 @@ def _poll(checkpoint: Checkpoint, names: tuple[str, ...] | None, *, deadline: fl
     return Wait.PENDING
 
 
-def wait_until_projected(checkpoint: Checkpoint, names: tuple[str, ...] | None = None, *,
-                         timeout: float = READ_YOUR_WRITES_SECONDS) -> bool:
+def wait_until_projected(
+    checkpoint: Checkpoint, names: tuple[str, ...] | None = None, *, timeout: float = READ_YOUR_WRITES_SECONDS
+) -> bool:
     """Whether the named projections pass `checkpoint` within `timeout` (see projection_wait)."""
     return projection_wait(checkpoint, names, timeout=timeout) is Wait.REACHED

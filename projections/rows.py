@@ -52,7 +52,8 @@ def statement_table(lines: Iterable[StatementLine]) -> SafeString:
             f'<tr><td class="nowrap">{moment(line.recorded_at)}</td><td>{description}</td>'
             f'<td class="muted">{escape(line.actor)}</td>'
             f'<td class="num {sign}">{escape(signed_money(line.amount, line.currency))}</td>'
-            f'<td class="num">{escape(format_money(line.balance_after, line.currency))}</td></tr>')
+            f'<td class="num">{escape(format_money(line.balance_after, line.currency))}</td></tr>'
+        )
     return _table(STATEMENT_HEADERS, rows)
 
 
@@ -71,5 +72,6 @@ def accounts_table(accounts: Iterable[AccountSummary]) -> SafeString:
             f'<td class="mono small">{number}</td>'
             f'<td><span class="badge status-{status}">{status}</span></td>'
             f'<td class="num{negative}" data-testid="row-balance">{escape(format_money(a.balance, a.currency))}</td>'
-            f'<td class="nowrap muted">{moment(a.last_activity_at)}</td></tr>')
+            f'<td class="nowrap muted">{moment(a.last_activity_at)}</td></tr>'
+        )
     return _table(ACCOUNT_HEADERS, rows)

@@ -67,8 +67,7 @@ class _Lane:
 
 def ensure_status_rows(projectors: Iterable[Projector]) -> None:
     # One statement on every catch-up (this runs on each nudge), not a get_or_create per projector.
-    ProjectionStatus.objects.bulk_create([ProjectionStatus(name=p.name) for p in projectors],
-                                         ignore_conflicts=True)
+    ProjectionStatus.objects.bulk_create([ProjectionStatus(name=p.name) for p in projectors], ignore_conflicts=True)
 
 
 # The SQLSTATE of a lock wait that ran out of lock_timeout: the one error that means "busy".
@@ -120,8 +119,14 @@ def unlock(names: Iterable[str]) -> None:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_key(name)])
 
 
-def catch_up(names: list[str] | None = None, *, max_seconds: float | None = None, wait_seconds: float = 0,
-             batch_size: int = BATCH_SIZE, progress: Callable[[int], None] | None = None) -> Report:
+def catch_up(
+    names: list[str] | None = None,
+    *,
+    max_seconds: float | None = None,
+    wait_seconds: float = 0,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> Report:
     """Bring the named projectors (all by default) up to the end of the log, or until
     `max_seconds` have passed. Projectors held by another runner are skipped."""
     if connection.in_atomic_block:
@@ -138,8 +143,13 @@ def catch_up(names: list[str] | None = None, *, max_seconds: float | None = None
     return report
 
 
-def catch_up_each(names: list[str], *, wait_seconds: float = 0, batch_size: int = BATCH_SIZE,
-                  progress: Callable[[str, int], None] | None = None) -> Report:
+def catch_up_each(
+    names: list[str],
+    *,
+    wait_seconds: float = 0,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[str, int], None] | None = None,
+) -> Report:
     """catch_up() for each named projector at the same time, each in a thread with a database
     connection (so transactions, lock and checkpoint) of its own. A rebuild's statements then run
     on two or more of Postgres's cores instead of one projector after another on one; the
@@ -147,21 +157,30 @@ def catch_up_each(names: list[str], *, wait_seconds: float = 0, batch_size: int 
 
     def one(name: str) -> Report:
         try:
-            return catch_up([name], wait_seconds=wait_seconds, batch_size=batch_size,
-                            progress=progress and partial(progress, name))
+            return catch_up(
+                [name], wait_seconds=wait_seconds, batch_size=batch_size, progress=progress and partial(progress, name)
+            )
         finally:
             connection.close()  # this thread's own connection
 
     with ThreadPoolExecutor(max_workers=len(names)) as pool:
         reports = list(pool.map(one, names))
-    return Report(applied=max(r.applied for r in reports), batches=sum(r.batches for r in reports),
-                  skipped=[name for r in reports for name in r.skipped],
-                  failed={name: error for r in reports for name, error in r.failed.items()},
-                  caught_up=all(r.caught_up for r in reports))
+    return Report(
+        applied=max(r.applied for r in reports),
+        batches=sum(r.batches for r in reports),
+        skipped=[name for r in reports for name in r.skipped],
+        failed={name: error for r in reports for name, error in r.failed.items()},
+        caught_up=all(r.caught_up for r in reports),
+    )
 
 
-def _run(projectors: list[Projector], report: Report, max_seconds: float | None, batch_size: int,
-         progress: Callable[[int], None] | None) -> None:
+def _run(
+    projectors: list[Projector],
+    report: Report,
+    max_seconds: float | None,
+    batch_size: int,
+    progress: Callable[[int], None] | None,
+) -> None:
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
     statuses = {s.name: s for s in ProjectionStatus.objects.filter(name__in=[p.name for p in projectors])}
     active = list(projectors)
@@ -234,8 +253,7 @@ def _apply(projector: Projector, span: Span, status: ProjectionStatus, started: 
     return None
 
 
-def _apply_until_failure(projector: Projector, span: Span, status: ProjectionStatus,
-                         failure: Exception) -> str | None:
+def _apply_until_failure(projector: Projector, span: Span, status: ProjectionStatus, failure: Exception) -> str | None:
     """Bisect: `suspect` events from the checkpoint on are known to fail together. Apply the first
     half of them; if it goes in, keep it (the checkpoint moves) and suspect the rest, else suspect
     that half. One failing event is the bad one, found in log2(span) tries rather than one per event.
@@ -264,7 +282,9 @@ def _apply_until_failure(projector: Projector, span: Span, status: ProjectionSta
     log.error("projection %s failed at position %s: %s", projector.name, head.upto.position, message)
     ProjectionStatus.objects.filter(name=status.name).update(
         last_error=f"{message}\n\n{''.join(traceback.format_exception(failure))[-4000:]}",
-        last_error_position=head.upto.position, last_error_at=timezone.now())
+        last_error_position=head.upto.position,
+        last_error_at=timezone.now(),
+    )
     return message
 
 
@@ -272,8 +292,11 @@ def _advance(status: ProjectionStatus, span: Span, started: float) -> None:
     status.tx_id, status.position = span.upto.tx_id, span.upto.position
     status.last_event_at, status.updated_at = span.last_recorded_at, timezone.now()
     changes: dict[str, object] = {
-        "tx_id": span.upto.tx_id, "position": span.upto.position, "last_event_at": span.last_recorded_at,
-        "updated_at": status.updated_at, "events_applied": F("events_applied") + span.events,
+        "tx_id": span.upto.tx_id,
+        "position": span.upto.position,
+        "last_event_at": span.last_recorded_at,
+        "updated_at": status.updated_at,
+        "events_applied": F("events_applied") + span.events,
     }
     if status.last_error_position is not None and span.upto.position >= status.last_error_position:
         changes.update(last_error="", last_error_position=None, last_error_at=None)
@@ -307,9 +330,19 @@ def reset(names: list[str] | None = None, *, wait_seconds: float = 30) -> list[s
             for projector in projectors:
                 projector.reset()
             ProjectionStatus.objects.filter(name__in=[p.name for p in projectors]).update(
-                tx_id=0, position=0, last_event_at=None, events_applied=0, updated_at=timezone.now(),
-                last_error="", last_error_position=None, last_error_at=None,
-                rebuilding=True, rebuild_started_at=timezone.now(), rebuild_target=target, rebuild_rate=None)
+                tx_id=0,
+                position=0,
+                last_event_at=None,
+                events_applied=0,
+                updated_at=timezone.now(),
+                last_error="",
+                last_error_position=None,
+                last_error_at=None,
+                rebuilding=True,
+                rebuild_started_at=timezone.now(),
+                rebuild_target=target,
+                rebuild_rate=None,
+            )
     finally:
         unlock(locked)
     return [p.name for p in projectors]

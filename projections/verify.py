@@ -73,8 +73,10 @@ def verify(projector: Projector) -> Verdict:
 
 def _load_expected(cursor: psycopg.Cursor, projector: Projector, expected: Iterable[tuple[Hashable, Row]]) -> None:
     columns = ", ".join(projector.key_columns + projector.row_columns)
-    cursor.execute(f"CREATE TEMPORARY TABLE verify_expected ON COMMIT DROP AS "
-                   f"SELECT {columns} FROM {projector.tables[0]} WITH NO DATA")
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE verify_expected ON COMMIT DROP AS "
+        f"SELECT {columns} FROM {projector.tables[0]} WITH NO DATA"
+    )
     # In batches: the replay reads its events on this same connection, which cannot run a query
     # while a COPY is open.
     for batch in batched(expected, COPY_BATCH, strict=False):  # the last batch may be short
@@ -102,10 +104,11 @@ def _compare(cursor: psycopg.Cursor, projector: Projector) -> tuple[int, list[Di
     differences = []
     for found in cursor:
         in_replay, in_table = found[0], found[1]
-        key = found[2:2 + k] if in_replay else found[2 + k:2 + 2 * k]
-        expected, actual = found[2 + 2 * k:2 + 2 * k + v], found[2 + 2 * k + v:]
-        differences.append(Difference(key if k > 1 else key[0], expected if in_replay else None,
-                                      actual if in_table else None))
+        key = found[2 : 2 + k] if in_replay else found[2 + k : 2 + 2 * k]
+        expected, actual = found[2 + 2 * k : 2 + 2 * k + v], found[2 + 2 * k + v :]
+        differences.append(
+            Difference(key if k > 1 else key[0], expected if in_replay else None, actual if in_table else None)
+        )
     return rows, differences
 
 

@@ -54,9 +54,17 @@ def _chart(activity: list[dict]) -> list[dict]:
 @require_GET
 def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     activity = queries.daily_activity(days=30)
-    return render(request, "projections/dashboard.html", {
-        "totals": queries.totals_by_currency(), "bars": _chart(activity), "lags": queries.projection_lag(),
-        "days": activity, "moved": sum(sum(d[k] for k in KINDS) for d in activity)})
+    return render(
+        request,
+        "projections/dashboard.html",
+        {
+            "totals": queries.totals_by_currency(),
+            "bars": _chart(activity),
+            "lags": queries.projection_lag(),
+            "days": activity,
+            "moved": sum(sum(d[k] for k in KINDS) for d in activity),
+        },
+    )
 
 
 @require_GET
@@ -65,10 +73,19 @@ def accounts(request: HtmxHttpRequest) -> HttpResponse:
     filters["sort"] = filters["sort"] if filters["sort"] in queries.ACCOUNT_SORTS else "-activity"
     page = queries.accounts_search(**filters, page=request.GET.get("page", 1))
     template = "projections/accounts.html"
-    return render(request, _partial(request, template, "results"), {
-        "page": page, "accounts_table": accounts_table(page), "filters": filters, "statuses": STATUSES,
-        "currencies": list(CURRENCIES), "sorts": queries.ACCOUNT_SORTS,
-        "may_open": may_perform(request.user, Task.OPEN)})
+    return render(
+        request,
+        _partial(request, template, "results"),
+        {
+            "page": page,
+            "accounts_table": accounts_table(page),
+            "filters": filters,
+            "statuses": STATUSES,
+            "currencies": list(CURRENCIES),
+            "sorts": queries.ACCOUNT_SORTS,
+            "may_open": may_perform(request.user, Task.OPEN),
+        },
+    )
 
 
 def _parse_after(value: str | None) -> Checkpoint | None:
@@ -94,10 +111,16 @@ def account(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     if summary is None and not processing:
         raise Http404("There is no account with this number.")
     statement = queries.statement_page(account_id=account_id, page=request.GET.get("page", 1))
-    context = {"summary": summary, "statement": statement, "statement_table": statement_table(statement),
-               "processing": processing, "after": f"{after.tx_id}.{after.position}" if processing and after else "",
-               "account_id": account_id, "tasks": tasks_for(request.user, summary.status) if summary else [],
-               "may_audit": may_audit(request.user)}
+    context = {
+        "summary": summary,
+        "statement": statement,
+        "statement_table": statement_table(statement),
+        "processing": processing,
+        "after": f"{after.tx_id}.{after.position}" if processing and after else "",
+        "account_id": account_id,
+        "tasks": tasks_for(request.user, summary.status) if summary else [],
+        "may_audit": may_audit(request.user),
+    }
     template = "projections/account.html"
     if request.htmx and request.htmx.target in {"account", "statement"}:
         template = f"{template}#{request.htmx.target}"
@@ -134,32 +157,50 @@ def account_as_of(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     at_text, version_text = request.GET.get("at", ""), request.GET.get("version", "")
     at = _moment(at_text) if at_text else None
     version = int(version_text) if VERSION.fullmatch(version_text) else None
-    errors = [message for given, read, message in ((at_text, at, MOMENT_MESSAGE),
-                                                    (version_text, version, VERSION_MESSAGE))
-              if given and read is None]
+    errors = [
+        message
+        for given, read, message in ((at_text, at, MOMENT_MESSAGE), (version_text, version, VERSION_MESSAGE))
+        if given and read is None
+    ]
     everything = account_history(account_id)
     if not everything:
         raise Http404("There is no account with this number.")
     if errors or (at is None and version is None):
         steps = everything
     else:
-        steps = [s for s in everything if (at is None or s.event.recorded_at <= at)
-                 and (version is None or s.event.version <= version)]
-    return render(request, _partial(request, "projections/as_of.html", "history"), {
-        # Long-lived accounts: show the latest part of the timeline; the state is folded from all of it.
-        "account_id": account_id, "steps": list(reversed(steps))[:TIMELINE_ROWS], "shown_of": len(steps),
-        "all_steps": list(reversed(everything))[:TIMELINE_ROWS],
-        "state": steps[-1].state if steps else None, "at": None if errors else at,
-        "version": None if errors else version, "error": " ".join(errors),
-        "at_text": at_text, "opened_at": everything[0].event.recorded_at})
+        steps = [
+            s
+            for s in everything
+            if (at is None or s.event.recorded_at <= at) and (version is None or s.event.version <= version)
+        ]
+    return render(
+        request,
+        _partial(request, "projections/as_of.html", "history"),
+        {
+            # Long-lived accounts: show the latest part of the timeline; the state is folded from all of it.
+            "account_id": account_id,
+            "steps": list(reversed(steps))[:TIMELINE_ROWS],
+            "shown_of": len(steps),
+            "all_steps": list(reversed(everything))[:TIMELINE_ROWS],
+            "state": steps[-1].state if steps else None,
+            "at": None if errors else at,
+            "version": None if errors else version,
+            "error": " ".join(errors),
+            "at_text": at_text,
+            "opened_at": everything[0].event.recorded_at,
+        },
+    )
 
 
 @require_GET
 def account_options(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     """Suggestions for a transfer's target account (a <datalist>)."""
     summary = queries.account_summary_get(account_id=account_id)
-    options = queries.account_options(currency=summary.currency, exclude=account_id,
-                                      q=request.GET.get("q", "")) if summary else []
+    options = (
+        queries.account_options(currency=summary.currency, exclude=account_id, q=request.GET.get("q", ""))
+        if summary
+        else []
+    )
     return render(request, "projections/account_options.html", {"options": options})
 
 
@@ -167,8 +208,11 @@ def account_options(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
 def projection_status(request: HtmxHttpRequest) -> HttpResponse:
     """Every role sees which projection stopped, where and since when, and what went wrong in one
     line; the traceback (file paths, code, data) only operators, who are superusers."""
-    return render(request, _partial(request, "projections/status.html", "table"),
-                  {"lags": queries.projection_lag(), "show_tracebacks": request.user.is_superuser})
+    return render(
+        request,
+        _partial(request, "projections/status.html", "table"),
+        {"lags": queries.projection_lag(), "show_tracebacks": request.user.is_superuser},
+    )
 
 
 @require_GET

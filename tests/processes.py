@@ -22,8 +22,13 @@ def database_url() -> str:
 
 
 def child_env(redis_url: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": redis_url, "DJANGO_DEBUG": "1",
-            "PYTHONUNBUFFERED": "1"}
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": redis_url,
+        "DJANGO_DEBUG": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def point_at_redis(url: str) -> None:

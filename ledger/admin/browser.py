@@ -42,16 +42,24 @@ COUNT_LIMIT = 1_000  # "N events" next to a link; bounded, since a link may matc
 
 
 def pretty_json(value: Any) -> SafeString:
-    return format_html('<pre class="event-json">{}</pre>',
-                       json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False))
+    return format_html(
+        '<pre class="event-json">{}</pre>', json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    )
 
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
     list_display = ("position", "recorded", "stream", "version", "type", "actor", "correlation")
-    list_filter = (TypeFilter, StreamTypeFilter, ("recorded_at", RecordedAtFilter),
-                   StreamFilter, CorrelationFilter, CommandFilter,
-                   CausedByFilter, BeforeFilter)
+    list_filter = (
+        TypeFilter,
+        StreamTypeFilter,
+        ("recorded_at", RecordedAtFilter),
+        StreamFilter,
+        CorrelationFilter,
+        CommandFilter,
+        CausedByFilter,
+        BeforeFilter,
+    )
     search_fields = ("stream_id",)  # shows the search box; get_search_results does the searching
     search_help_text = "Exact match: a stream, event, correlation or command id, or an actor's name."
     sortable_by = ()  # newest first only: any other order would sort the whole table
@@ -64,15 +72,22 @@ class EventAdmin(ReadOnlyAdmin):
     fieldsets = (
         ("Event", {"fields": ("position", "event_id", "type", "schema_version", "recorded")}),
         ("Stream", {"fields": ("stream_type", "stream_links", "version")}),
-        ("Who and why", {"fields": ("actor", "command_links", "correlation_links", "cause",
-                                    "consequences")}),
+        ("Who and why", {"fields": ("actor", "command_links", "correlation_links", "cause", "consequences")}),
         ("Payload", {"fields": ("data_json", "metadata_json")}),
     )
-    readonly_fields = ("recorded", "stream_links", "actor", "command_links", "correlation_links", "cause",
-                       "consequences", "data_json", "metadata_json")
+    readonly_fields = (
+        "recorded",
+        "stream_links",
+        "actor",
+        "command_links",
+        "correlation_links",
+        "cause",
+        "consequences",
+        "data_json",
+        "metadata_json",
+    )
 
-    def changelist_view(self, request: HttpRequest,
-                        extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         if request.method == "POST":  # bulk actions and list editing: there are none to post to
             raise PermissionDenied
         return super().changelist_view(request, extra_context)
@@ -82,8 +97,9 @@ class EventAdmin(ReadOnlyAdmin):
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[EventChangeList]:
         return EventChangeList
 
-    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Event],
-                           search_term: str) -> tuple[QuerySet[Event], bool]:
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Event], search_term: str
+    ) -> tuple[QuerySet[Event], bool]:
         return search_events(queryset, search_term), False
 
     @admin.display(description="recorded at")
@@ -111,17 +127,24 @@ class EventAdmin(ReadOnlyAdmin):
 
     @admin.display(description="stream")
     def stream_links(self, event: Event) -> SafeString:
-        return format_html('{} &nbsp; <a href="{}">whole stream in order, with balances</a>'
-                           ' &middot; <a href="{}">in the list</a>', event.stream_id,
-                           self._stream_url(event.stream_id), self._list_url(stream=event.stream_id))
+        return format_html(
+            '{} &nbsp; <a href="{}">whole stream in order, with balances</a> &middot; <a href="{}">in the list</a>',
+            event.stream_id,
+            self._stream_url(event.stream_id),
+            self._list_url(stream=event.stream_id),
+        )
 
     @admin.display(description="command")
     def command_links(self, event: Event) -> SafeString | str:
         command_id = event.metadata.get("command_id")
         if not command_id:
             return ""
-        return format_html('{} {} &nbsp; <a href="{}">its events</a>', event.metadata.get("command", ""),
-                           command_id, self._list_url(command=command_id))
+        return format_html(
+            '{} {} &nbsp; <a href="{}">its events</a>',
+            event.metadata.get("command", ""),
+            command_id,
+            self._list_url(command=command_id),
+        )
 
     @admin.display(description="correlation")
     def correlation_links(self, event: Event) -> SafeString | str:
@@ -129,8 +152,12 @@ class EventAdmin(ReadOnlyAdmin):
         if not correlation_id:
             return ""
         shared = _count(Event.objects.filter(meta_equals("correlation_id", correlation_id)))
-        return format_html('{} &nbsp; <a href="{}">{} sharing it</a>', correlation_id,
-                           self._list_url(correlation=correlation_id), _events(shared))
+        return format_html(
+            '{} &nbsp; <a href="{}">{} sharing it</a>',
+            correlation_id,
+            self._list_url(correlation=correlation_id),
+            _events(shared),
+        )
 
     @admin.display(description="caused by")
     def cause(self, event: Event) -> SafeString | str:
@@ -142,8 +169,9 @@ class EventAdmin(ReadOnlyAdmin):
         cause = Event.objects.filter(event_id=cause_id).first() if cause_id else None
         if cause is not None:
             return format_html('<a href="{}">{}</a>', self._event_url(cause), cause)
-        return format_html('command {} &nbsp; <a href="{}">its events</a>', causation_id,
-                           self._list_url(command=causation_id))
+        return format_html(
+            'command {} &nbsp; <a href="{}">its events</a>', causation_id, self._list_url(command=causation_id)
+        )
 
     @admin.display(description="caused")
     def consequences(self, event: Event) -> SafeString | str:
@@ -163,8 +191,9 @@ class EventAdmin(ReadOnlyAdmin):
     # --- stream view -----------------------------------------------------------------------------
 
     def get_urls(self) -> list[URLPattern]:
-        stream = path("stream/<uuid:stream_id>/", self.admin_site.admin_view(self.stream_view),
-                      name="ledger_event_stream")
+        stream = path(
+            "stream/<uuid:stream_id>/", self.admin_site.admin_view(self.stream_view), name="ledger_event_stream"
+        )
         return [stream, *super().get_urls()]
 
     def stream_view(self, request: HttpRequest, stream_id: UUID) -> TemplateResponse:
@@ -177,9 +206,13 @@ class EventAdmin(ReadOnlyAdmin):
         timeline = stream_timeline(stream_id, page=page)
         if timeline is None:
             raise Http404("No events in this stream.")
-        context = {**self.admin_site.each_context(request), "opts": self.opts,
-                   "title": f"Stream {stream_id}", "timeline": timeline,
-                   "list_url": self._list_url(stream=stream_id)}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Stream {stream_id}",
+            "timeline": timeline,
+            "list_url": self._list_url(stream=stream_id),
+        }
         return TemplateResponse(request, "admin/ledger/event/stream.html", context)
 
     # --- urls ------------------------------------------------------------------------------------

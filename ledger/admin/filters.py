@@ -44,7 +44,8 @@ def caused_by_event(event_id: UUID) -> Q:
     index ledger_event_caused_by_event and drops no match: an event id is never a command id, so
     an event caused by another event always has a causation that differs from its command."""
     return meta_equals("causation_id", str(event_id)) & ~Q(
-        Exact(KT("metadata__causation_id"), KT("metadata__command_id")))
+        Exact(KT("metadata__causation_id"), KT("metadata__command_id"))
+    )
 
 
 def search_events(queryset: QuerySet[Event], term: str) -> QuerySet[Event]:
@@ -59,8 +60,12 @@ def search_events(queryset: QuerySet[Event], term: str) -> QuerySet[Event]:
         uuid = UUID(term)
     except ValueError:
         return queryset.filter(meta_equals("actor", term))
-    return queryset.filter(Q(stream_id=uuid) | Q(event_id=uuid)
-                           | meta_equals("correlation_id", str(uuid)) | meta_equals("command_id", str(uuid)))
+    return queryset.filter(
+        Q(stream_id=uuid)
+        | Q(event_id=uuid)
+        | meta_equals("correlation_id", str(uuid))
+        | meta_equals("command_id", str(uuid))
+    )
 
 
 class ChoiceFilter(admin.SimpleListFilter):

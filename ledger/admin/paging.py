@@ -51,8 +51,9 @@ class CappedCountPaginator(Paginator):
         if self._queryset.query.where:
             return None
         with connection.cursor() as cursor:
-            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                           [self._queryset.model._meta.db_table])
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [self._queryset.model._meta.db_table]
+            )
             return cursor.fetchone()[0]
 
     @property

@@ -33,8 +33,9 @@ class EventChangeList(KeysetChangeList):
     @cached_property
     def headers(self) -> list[tuple[str, str]]:
         """(column name, label) for each column, labelled as the admin labels it."""
-        return [(name, str(capfirst(str(label_for_field(name, self.model, self.model_admin)))))
-                for name in self._columns]
+        return [
+            (name, str(capfirst(str(label_for_field(name, self.model, self.model_admin))))) for name in self._columns
+        ]
 
     @property
     def _columns(self) -> list[str]:
@@ -46,10 +47,14 @@ class EventChangeList(KeysetChangeList):
         not a list for the template to loop over: a hundred template variables cost more than the
         rows themselves."""
         admin = self.model_admin
-        change_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[_POSITION],
-                             current_app=admin.admin_site.name)
-        change_url = conditional_escape(add_preserved_filters(
-            {"preserved_filters": self.preserved_filters, "opts": self.opts}, change_url))
+        change_url = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+            args=[_POSITION],
+            current_app=admin.admin_site.name,
+        )
+        change_url = conditional_escape(
+            add_preserved_filters({"preserved_filters": self.preserved_filters, "opts": self.opts}, change_url)
+        )
         empty = conditional_escape(admin.get_empty_value_display())
         first, *others = [(name, getattr(admin, name, None)) for name in self._columns]
         rows = []

@@ -28,14 +28,17 @@ class AuditorAuthenticationForm(AdminAuthenticationForm):
     error_messages = {
         **AdminAuthenticationForm.error_messages,
         "invalid_login": "Please enter the correct %(username)s and password of an auditor account. "
-                         "Note that both fields may be case-sensitive.",
+        "Note that both fields may be case-sensitive.",
     }
 
     def confirm_login_allowed(self, user: Any) -> None:
         AuthenticationForm.confirm_login_allowed(self, user)  # inactive users; skips the staff check
         if not may_audit(user):
-            raise ValidationError(self.error_messages["invalid_login"], code="invalid_login",
-                                  params={"username": self.username_field.verbose_name})
+            raise ValidationError(
+                self.error_messages["invalid_login"],
+                code="invalid_login",
+                params={"username": self.username_field.verbose_name},
+            )
 
 
 class EventBrowserSite(AdminSite):
@@ -61,4 +64,3 @@ class EventBrowserSite(AdminSite):
             return guarded(request, *args, **kwargs)
 
         return cast("V", inner)
-

@@ -33,8 +33,7 @@ class Timeline:
 
 def stream_head(stream_id: UUID) -> int:
     """The stream's latest version (0 if it has none), from the (stream_id, version) index."""
-    head = (Event.objects.filter(stream_id=stream_id).order_by("-version")
-            .values_list("version", flat=True).first())
+    head = Event.objects.filter(stream_id=stream_id).order_by("-version").values_list("version", flat=True).first()
     return head or 0
 
 
@@ -45,4 +44,4 @@ def stream_timeline(stream_id: UUID, *, page: int = 1) -> Timeline | None:
     pages = -(-head // PAGE_SIZE)
     page = min(max(page, 1), pages)
     steps, problem = fold_steps(stream_id, read_stream(stream_id, to_version=page * PAGE_SIZE))
-    return Timeline(stream_id, steps[(page - 1) * PAGE_SIZE:], page, pages, problem)
+    return Timeline(stream_id, steps[(page - 1) * PAGE_SIZE :], page, pages, problem)

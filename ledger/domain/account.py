@@ -47,9 +47,9 @@ class Account:
 
 # --- evolve: the only place state changes -------------------------------------------------------
 
+
 def _opened(a: Account, ev: e.AccountOpened) -> Account:
-    return replace(a, owner=ev.owner, currency=ev.currency, overdraft_limit=ev.overdraft_limit,
-                   status=Status.OPEN)
+    return replace(a, owner=ev.owner, currency=ev.currency, overdraft_limit=ev.overdraft_limit, status=Status.OPEN)
 
 
 def _credited(a: Account, ev: e.MoneyDeposited | e.TransferReceived) -> Account:
@@ -89,6 +89,7 @@ def fold(account_id: UUID, events: Iterable[e.AccountEvent], start: Account | No
 
 
 # --- guards ------------------------------------------------------------------------------------
+
 
 def _require_existing(a: Account, *, field: str | None = None) -> None:
     if a.status is Status.NEW:
@@ -131,6 +132,7 @@ def _note(text: str, *, field: str) -> str:
 
 # --- decide ------------------------------------------------------------------------------------
 
+
 def decide_open(a: Account, cmd: c.OpenAccount) -> list[e.AccountEvent]:
     if a.status is not Status.NEW:
         raise errors.AccountAlreadyExists(a.id)
@@ -138,33 +140,34 @@ def decide_open(a: Account, cmd: c.OpenAccount) -> list[e.AccountEvent]:
     if not owner:
         raise errors.InvalidText("Enter the account owner's name.", field="owner")
     if len(owner) > MAX_OWNER_LENGTH:
-        raise errors.InvalidText(f"Keep the owner's name to {MAX_OWNER_LENGTH} characters or fewer.",
-                                 field="owner")
+        raise errors.InvalidText(f"Keep the owner's name to {MAX_OWNER_LENGTH} characters or fewer.", field="owner")
     if cmd.currency not in CURRENCIES:
         raise errors.UnsupportedCurrency(cmd.currency, sorted(CURRENCIES))
     if cmd.overdraft_limit < 0:
         raise errors.InvalidOverdraftLimit("The overdraft limit cannot be negative.")
     if cmd.overdraft_limit > MAX_AMOUNT:
         raise errors.InvalidOverdraftLimit(
-            f"The overdraft limit may be at most {format_money(MAX_AMOUNT, cmd.currency)}.")
-    return [e.AccountOpened(account_id=a.id, owner=owner, currency=cmd.currency,
-                            overdraft_limit=cmd.overdraft_limit)]
+            f"The overdraft limit may be at most {format_money(MAX_AMOUNT, cmd.currency)}."
+        )
+    return [e.AccountOpened(account_id=a.id, owner=owner, currency=cmd.currency, overdraft_limit=cmd.overdraft_limit)]
 
 
 def decide_deposit(a: Account, cmd: c.Deposit) -> list[e.AccountEvent]:
     _require_active(a)
     _require_amount(a, cmd.amount, cmd.currency)
     _require_can_receive(a, cmd.amount)
-    return [e.MoneyDeposited(account_id=a.id, amount=cmd.amount, currency=a.currency,
-                             memo=_note(cmd.memo, field="memo"))]
+    return [
+        e.MoneyDeposited(account_id=a.id, amount=cmd.amount, currency=a.currency, memo=_note(cmd.memo, field="memo"))
+    ]
 
 
 def decide_withdraw(a: Account, cmd: c.Withdraw) -> list[e.AccountEvent]:
     _require_active(a)
     _require_amount(a, cmd.amount, cmd.currency)
     _require_can_pay(a, cmd.amount)
-    return [e.MoneyWithdrawn(account_id=a.id, amount=cmd.amount, currency=a.currency,
-                             memo=_note(cmd.memo, field="memo"))]
+    return [
+        e.MoneyWithdrawn(account_id=a.id, amount=cmd.amount, currency=a.currency, memo=_note(cmd.memo, field="memo"))
+    ]
 
 
 def decide_transfer(source: Account, target: Account, cmd: c.Transfer) -> list[e.AccountEvent]:
@@ -181,10 +184,22 @@ def decide_transfer(source: Account, target: Account, cmd: c.Transfer) -> list[e
     memo = _note(cmd.memo, field="memo")
     transfer_id = cmd.command_id
     return [
-        e.TransferSent(account_id=source.id, transfer_id=transfer_id, to_account_id=target.id,
-                       amount=cmd.amount, currency=source.currency, memo=memo),
-        e.TransferReceived(account_id=target.id, transfer_id=transfer_id, from_account_id=source.id,
-                           amount=cmd.amount, currency=source.currency, memo=memo),
+        e.TransferSent(
+            account_id=source.id,
+            transfer_id=transfer_id,
+            to_account_id=target.id,
+            amount=cmd.amount,
+            currency=source.currency,
+            memo=memo,
+        ),
+        e.TransferReceived(
+            account_id=target.id,
+            transfer_id=transfer_id,
+            from_account_id=source.id,
+            amount=cmd.amount,
+            currency=source.currency,
+            memo=memo,
+        ),
     ]
 
 

@@ -88,8 +88,11 @@ class CurrencyMismatch(DomainError):
 
     @classmethod
     def of_transfer(cls, *, source_currency: str, target_currency: str) -> CurrencyMismatch:
-        return cls(f"This account holds {source_currency} and the account to transfer to holds {target_currency}; "
-                   "money can only be transferred between accounts in the same currency.", field="to_account")
+        return cls(
+            f"This account holds {source_currency} and the account to transfer to holds {target_currency}; "
+            "money can only be transferred between accounts in the same currency.",
+            field="to_account",
+        )
 
 
 class UnsupportedCurrency(DomainError):
@@ -125,5 +128,7 @@ class InvalidOverdraftLimit(DomainError):
 
 class StaleView(DomainError):
     def __init__(self, seen: int, current: int) -> None:
-        super().__init__("The account has changed since this page was shown (someone else acted on it); "
-                         "review its current state and submit again.")
+        super().__init__(
+            "The account has changed since this page was shown (someone else acted on it); "
+            "review its current state and submit again."
+        )

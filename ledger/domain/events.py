@@ -91,6 +91,14 @@ class AccountClosed(AccountEvent):
 # The stable names events are stored under; a Python path is never stored.
 EVENT_TYPES: dict[str, type[AccountEvent]] = {
     cls.type_name: cls
-    for cls in (AccountOpened, MoneyDeposited, MoneyWithdrawn, TransferSent, TransferReceived,
-                AccountFrozen, AccountUnfrozen, AccountClosed)
+    for cls in (
+        AccountOpened,
+        MoneyDeposited,
+        MoneyWithdrawn,
+        TransferSent,
+        TransferReceived,
+        AccountFrozen,
+        AccountUnfrozen,
+        AccountClosed,
+    )
 }

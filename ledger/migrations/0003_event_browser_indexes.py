@@ -29,8 +29,7 @@ INDEXES = {
     # skip it, and the browser's query repeats the predicate so the planner may use it. A partial
     # index brings no statistics of its own: see ledger_event_causation_stats below.
     "ledger_event_caused_by_event": (
-        "((metadata ->> 'causation_id')) "
-        "WHERE (metadata ->> 'causation_id') <> (metadata ->> 'command_id')"
+        "((metadata ->> 'causation_id')) WHERE (metadata ->> 'causation_id') <> (metadata ->> 'command_id')"
     ),
     # Date filter: lets the planner see the real newest and oldest recorded_at (it reads an index's
     # end points for that) and answers a day or week with no events at once, where the primary
@@ -51,8 +50,7 @@ def _create(name: str, definition: str) -> migrations.RunSQL:
 # query matches thousands of rows and walks the primary key newest-first, reading the whole table
 # to find none. Statistics cost nothing per append: ANALYZE gathers them.
 CAUSATION_STATS = migrations.RunSQL(
-    "CREATE STATISTICS IF NOT EXISTS ledger_event_causation_stats ON ((metadata ->> 'causation_id')) "
-    "FROM ledger_event",
+    "CREATE STATISTICS IF NOT EXISTS ledger_event_causation_stats ON ((metadata ->> 'causation_id')) FROM ledger_event",
     "DROP STATISTICS IF EXISTS ledger_event_causation_stats",
 )
 

@@ -19,6 +19,19 @@ from ledger.store.records import (
 from ledger.store.write import append, load, lock_streams
 
 __all__ = [
-    "HORIZON_SQL", "Checkpoint", "CommandRecord", "ConcurrencyError", "DuplicateCommand", "Loaded", "NewEvent",
-    "RecordedEvent", "Snapshot", "append", "head_position", "load", "lock_streams", "read_all", "read_stream",
+    "HORIZON_SQL",
+    "Checkpoint",
+    "CommandRecord",
+    "ConcurrencyError",
+    "DuplicateCommand",
+    "Loaded",
+    "NewEvent",
+    "RecordedEvent",
+    "Snapshot",
+    "append",
+    "head_position",
+    "load",
+    "lock_streams",
+    "read_all",
+    "read_stream",
 ]

@@ -12,19 +12,23 @@ from ledger.store.records import Checkpoint, RecordedEvent
 from ledger.store.sql import fetch
 from ledger.store.upcasting import upcast
 
-_COLUMNS = ("position, tx_id::text, event_id, stream_id, stream_type, version, type, schema_version, "
-            "data, metadata, recorded_at")
+_COLUMNS = (
+    "position, tx_id::text, event_id, stream_id, stream_type, version, type, schema_version, "
+    "data, metadata, recorded_at"
+)
 
 
 def _recorded(row: tuple[Any, ...]) -> RecordedEvent:
     position, tx_id, event_id, stream_id, stream_type, version, type_, schema, data, metadata, at = row
     schema, data = upcast(type_, schema, json.loads(data))
-    return RecordedEvent(position, int(tx_id), event_id, stream_id, stream_type, version, type_, schema,
-                         data, json.loads(metadata), at)
+    return RecordedEvent(
+        position, int(tx_id), event_id, stream_id, stream_type, version, type_, schema, data, json.loads(metadata), at
+    )
 
 
-def read_stream(stream_id: UUID, *, to_version: int | None = None,
-                as_of: datetime | None = None) -> list[RecordedEvent]:
+def read_stream(
+    stream_id: UUID, *, to_version: int | None = None, as_of: datetime | None = None
+) -> list[RecordedEvent]:
     """One stream in version order, optionally only up to a version or a moment in time."""
     sql = f"SELECT {_COLUMNS} FROM ledger_event WHERE stream_id = %s"
     params: list[Any] = [stream_id]

@@ -12,8 +12,9 @@ from uuid import UUID
 class ConcurrencyError(Exception):
     """Another writer appended to one of the streams first; reload and decide again."""
 
-    def __init__(self, message: str = "The account was changed by someone else at the same moment; "
-                                      "please try again.") -> None:
+    def __init__(
+        self, message: str = "The account was changed by someone else at the same moment; please try again."
+    ) -> None:
         super().__init__(message)
 
 

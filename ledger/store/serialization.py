@@ -18,8 +18,9 @@ class UnknownEventType(Exception):
 
 
 # Which fields of each event type hold a UUID (stored as text): worked out once, not per event.
-_UUID_FIELDS = {cls: frozenset(f.name for f in dataclasses.fields(cls) if f.type in ("UUID", UUID))
-                for cls in EVENT_TYPES.values()}
+_UUID_FIELDS = {
+    cls: frozenset(f.name for f in dataclasses.fields(cls) if f.type in ("UUID", UUID)) for cls in EVENT_TYPES.values()
+}
 
 
 def event_to_payload(event: AccountEvent) -> dict[str, Any]:
@@ -52,6 +53,12 @@ def account_to_snapshot(account: Account) -> dict[str, Any]:
 
 
 def account_from_snapshot(account_id: UUID, version: int, state: dict[str, Any]) -> Account:
-    return Account(id=account_id, version=version, owner=state["owner"], currency=state["currency"],
-                   overdraft_limit=state["overdraft_limit"], balance=state["balance"],
-                   status=Status(state["status"]))
+    return Account(
+        id=account_id,
+        version=version,
+        owner=state["owner"],
+        currency=state["currency"],
+        overdraft_limit=state["overdraft_limit"],
+        balance=state["balance"],
+        status=Status(state["status"]),
+    )

@@ -77,8 +77,9 @@ def columns(model: type[Model], alias: str = "") -> str:
     return ", ".join(f'{prefix}"{f.column}"' for f in model._meta.concrete_fields)
 
 
-def load_models[M: Model](model: type[M], sql: str, params: Sequence[Any] | dict[str, Any],
-                extra: Sequence[str] = ()) -> list[M]:
+def load_models[M: Model](
+    model: type[M], sql: str, params: Sequence[Any] | dict[str, Any], extra: Sequence[str] = ()
+) -> list[M]:
     """Instances of `model` from a prepared statement whose columns are `columns(model)` followed
     by one column for each name in `extra`, set on each instance as an attribute."""
     names = [f.attname for f in model._meta.concrete_fields]

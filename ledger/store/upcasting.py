@@ -27,8 +27,12 @@ class Upcaster:
 
 UPCASTERS: tuple[Upcaster, ...] = (
     # AccountOpened v1 (before overdrafts existed) meant "no overdraft".
-    Upcaster("AccountOpened", 1, lambda data: {**data, "overdraft_limit": 0},
-             """{data} || '{{"overdraft_limit": 0}}'::jsonb"""),
+    Upcaster(
+        "AccountOpened",
+        1,
+        lambda data: {**data, "overdraft_limit": 0},
+        """{data} || '{{"overdraft_limit": 0}}'::jsonb""",
+    ),
 )
 _BY_KEY = {(u.event_type, u.from_version): u for u in UPCASTERS}
 

@@ -58,8 +58,7 @@ def load(stream_ids: Sequence[UUID], *, command_id: UUID | None, snapshot_schema
     """Everything needed to decide a command, in one round trip."""
     loaded = Loaded()
     with prepared_cursor() as cursor:
-        cursor.execute(_LOAD, {"command_id": command_id, "streams": list(stream_ids),
-                               "schema": snapshot_schema})
+        cursor.execute(_LOAD, {"command_id": command_id, "streams": list(stream_ids), "schema": snapshot_schema})
         for kind, stream_id, version, type_, schema, text, position, tx_id in cursor.fetchall():
             data = json.loads(text)  # Django's psycopg setup hands jsonb over as text
             if kind == 0 and command_id is not None:  # only asked for when there is an id
@@ -77,7 +76,8 @@ def _append_sql(with_command: bool, with_snapshots: bool) -> str:
     # psycopg dumps a list element by element in Python, which cost more than the rest of the
     # command, while json.dumps is C. The ordinality keeps the events in the order given, so
     # positions follow it (the debit of a transfer comes before its credit).
-    parts = ["""WITH given AS (
+    parts = [
+        """WITH given AS (
     SELECT * FROM ROWS FROM (jsonb_to_recordset(%(events)s::jsonb) AS (
                event_id uuid, stream_id uuid, stream_type text, version integer, type text,
                schema_version smallint, data jsonb, metadata jsonb)) WITH ORDINALITY
@@ -92,7 +92,8 @@ def _append_sql(with_command: bool, with_snapshots: bool) -> str:
               FROM (SELECT DISTINCT stream_id FROM given) AS locked(s))
      ORDER BY n
     RETURNING position
-)"""]
+)"""
+    ]
     if with_command:
         parts.append("""cmd AS (
     INSERT INTO ledger_command (command_id, type, fingerprint, position)
@@ -115,8 +116,13 @@ _APPEND_SQL = {(c, s): _append_sql(c, s) for c in (False, True) for s in (False,
 _compact = json.JSONEncoder(separators=(",", ":")).encode
 
 
-def append(events: Sequence[NewEvent], *, command: tuple[UUID, str, str] | None = None,
-           snapshots: Sequence[Snapshot] = (), recorded_at: datetime | None = None) -> Checkpoint:
+def append(
+    events: Sequence[NewEvent],
+    *,
+    command: tuple[UUID, str, str] | None = None,
+    snapshots: Sequence[Snapshot] = (),
+    recorded_at: datetime | None = None,
+) -> Checkpoint:
     """Append atomically and return the (transaction id, position) of the last event.
 
     `command` is (command_id, type, fingerprint), recorded in the same statement so a command id
@@ -134,16 +140,32 @@ def append(events: Sequence[NewEvent], *, command: tuple[UUID, str, str] | None 
     if not events:
         raise ValueError("append() needs at least one event")
     params: dict[str, Any] = {
-        "events": _compact([{"event_id": str(e.event_id), "stream_id": str(e.stream_id), "stream_type": e.stream_type,
-                             "version": e.version, "type": e.type, "schema_version": e.schema_version,
-                             "data": e.data, "metadata": e.metadata} for e in events]),
+        "events": _compact(
+            [
+                {
+                    "event_id": str(e.event_id),
+                    "stream_id": str(e.stream_id),
+                    "stream_type": e.stream_type,
+                    "version": e.version,
+                    "type": e.type,
+                    "schema_version": e.schema_version,
+                    "data": e.data,
+                    "metadata": e.metadata,
+                }
+                for e in events
+            ]
+        ),
         "recorded_at": recorded_at,
     }
     if command is not None:
         params["command_id"], params["command_type"], params["fingerprint"] = command
     if snapshots:
-        params["snapshots"] = _compact([{"stream_id": str(s.stream_id), "version": s.version, "schema": s.schema,
-                                         "state": s.state} for s in snapshots])
+        params["snapshots"] = _compact(
+            [
+                {"stream_id": str(s.stream_id), "version": s.version, "schema": s.schema, "state": s.state}
+                for s in snapshots
+            ]
+        )
     sql = _APPEND_SQL[(command is not None, bool(snapshots))]
     try:
         # In autocommit mode the single statement is its own transaction (one round trip); inside

@@ -41,6 +41,7 @@ class Migration(migrations.Migration):
     dependencies = [("projections", "0001_read_models")]
     operations = [
         migrations.RunPython(create_trigram_index, drop_trigram_index),
-        migrations.RunSQL(_create(PREFIX, "(((account_id)::text) text_pattern_ops)"),
-                          f"DROP INDEX CONCURRENTLY IF EXISTS {PREFIX}"),
+        migrations.RunSQL(
+            _create(PREFIX, "(((account_id)::text) text_pattern_ops)"), f"DROP INDEX CONCURRENTLY IF EXISTS {PREFIX}"
+        ),
     ]

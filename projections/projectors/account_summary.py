@@ -36,8 +36,18 @@ def fold(rows: dict[UUID, Summary], events: Iterable[RecordedEvent]) -> None:
     for e in events:
         if e.type == "AccountOpened":
             limit = e.data["overdraft_limit"]
-            rows[e.stream_id] = Summary(e.data["owner"], e.data["currency"], 0, limit, limit, "open",
-                                        e.recorded_at, e.recorded_at, e.version, e.position)
+            rows[e.stream_id] = Summary(
+                e.data["owner"],
+                e.data["currency"],
+                0,
+                limit,
+                limit,
+                "open",
+                e.recorded_at,
+                e.recorded_at,
+                e.version,
+                e.position,
+            )
         else:
             row = rows[e.stream_id]
             if e.type in _CREDITS:
@@ -51,8 +61,9 @@ def fold(rows: dict[UUID, Summary], events: Iterable[RecordedEvent]) -> None:
 # The row as a tuple, in column order.
 _values = attrgetter(*(f.name for f in fields(Summary)))
 
-_COLUMNS = ("owner, currency, balance, overdraft_limit, available, status, opened_at, last_activity_at, "
-            "version, position")
+_COLUMNS = (
+    "owner, currency, balance, overdraft_limit, available, status, opened_at, last_activity_at, version, position"
+)
 
 _CREDIT = " ".join(f"WHEN {sql_text(t)} THEN {sign}" for t, sign in _CREDITS.items())
 _STATUS_AFTER = " ".join(f"WHEN {sql_text(t)} THEN {sql_text(status)}" for t, status in _STATUS.items())

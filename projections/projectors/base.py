@@ -32,8 +32,12 @@ class Span:
     last_recorded_at: datetime
 
     def params(self) -> dict[str, Any]:
-        return {"after_tx": str(self.after.tx_id), "after_position": self.after.position,
-                "upto_tx": str(self.upto.tx_id), "upto_position": self.upto.position}
+        return {
+            "after_tx": str(self.after.tx_id),
+            "after_position": self.after.position,
+            "upto_tx": str(self.upto.tx_id),
+            "upto_position": self.upto.position,
+        }
 
 
 # The condition on the events `e` (ledger.store.upcasting.CURRENT_VIEW: ledger_event, upcast)

@@ -33,7 +33,8 @@ _COLUMNS = "deposits_count, deposits_sum, withdrawals_count, withdrawals_sum, tr
 _COUNTERS = ", ".join(
     f"count(*) FILTER (WHERE e.type = {sql_text(t)}), "
     f"coalesce(sum((e.data ->> 'amount')::bigint) FILTER (WHERE e.type = {sql_text(t)}), 0)"
-    for t in sorted(_COLUMN_OF, key=_COLUMN_OF.__getitem__))
+    for t in sorted(_COLUMN_OF, key=_COLUMN_OF.__getitem__)
+)
 
 # The span's totals per day and currency are added to the stored ones: increments, not a
 # read-modify-write. Days are those of the configured zone (settings.TIME_ZONE), never of whatever

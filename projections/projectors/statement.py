@@ -27,14 +27,27 @@ def fold(balances: dict[UUID, int], events: Iterable[RecordedEvent]) -> Iterator
         balance = balances.get(e.stream_id, 0) + amount
         balances[e.stream_id] = balance
         other = UUID(e.data[counterparty]) if counterparty else None
-        yield (e.stream_id, e.version), (e.position, e.recorded_at, kind, amount, balance, e.data["currency"],
-                                         other, e.metadata.get("actor", ""), e.data.get("memo", ""))
+        yield (
+            (e.stream_id, e.version),
+            (
+                e.position,
+                e.recorded_at,
+                kind,
+                amount,
+                balance,
+                e.data["currency"],
+                other,
+                e.metadata.get("actor", ""),
+                e.data.get("memo", ""),
+            ),
+        )
 
 
 _COLUMNS = "position, recorded_at, kind, amount, balance_after, currency, counterparty_id, actor, memo"
 
-_KINDS = ", ".join(f"({sql_text(type_)}, {sql_text(kind)}, {sign}, {sql_text(key)})"
-                   for type_, (kind, sign, key) in _MOVEMENTS.items())
+_KINDS = ", ".join(
+    f"({sql_text(type_)}, {sql_text(kind)}, {sign}, {sql_text(key)})" for type_, (kind, sign, key) in _MOVEMENTS.items()
+)
 
 # The running balance is a window sum over each account's lines of the span, in log order (the
 # order the fold in `expected` uses), on top of the account's balance before the span. That opening

@@ -33,8 +33,12 @@ def plain_amount(minor: int, currency: str) -> str:
     return str(to_decimal(minor, currency))
 
 
-KIND_LABELS = {"deposit": "Deposit", "withdrawal": "Withdrawal", "transfer_in": "Transfer from",
-               "transfer_out": "Transfer to"}
+KIND_LABELS = {
+    "deposit": "Deposit",
+    "withdrawal": "Withdrawal",
+    "transfer_in": "Transfer from",
+    "transfer_out": "Transfer to",
+}
 
 
 @register.filter

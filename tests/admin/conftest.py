@@ -37,6 +37,7 @@ def user(db) -> Callable[..., User]:
 @pytest.fixture
 def as_role(user) -> Callable[..., Client]:
     """A client signed in as a new user with the given roles."""
+
     def signed_in(*roles: Role, superuser: bool = False) -> Client:
         client = Client()
         client.force_login(user(*roles, superuser=superuser))
@@ -91,11 +92,13 @@ def _copy_of_ledger_event(newest: datetime) -> list[str]:
     """DDL for an unlogged twin of ledger_event with the indexes and statistics the migrations made
     (created after the rows are in: building an index once beats a million index inserts)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_get_indexdef(indexrelid) FROM pg_index"
-                       " WHERE indrelid = 'public.ledger_event'::regclass")
+        cursor.execute(
+            "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = 'public.ledger_event'::regclass"
+        )
         indexes = [row[0] for row in cursor.fetchall()]
-        cursor.execute("SELECT pg_get_statisticsobjdef(oid) FROM pg_statistic_ext"
-                       " WHERE stxrelid = 'public.ledger_event'::regclass")
+        cursor.execute(
+            "SELECT pg_get_statisticsobjdef(oid) FROM pg_statistic_ext WHERE stxrelid = 'public.ledger_event'::regclass"
+        )
         statistics = [row[0] for row in cursor.fetchall()]
     return [
         f"CREATE UNLOGGED TABLE {BULK_SCHEMA}.ledger_event (LIKE public.ledger_event"

@@ -71,15 +71,17 @@ def test_the_whole_stream_is_one_link_away_from_any_of_its_events(auditor):
 
 def test_data_and_metadata_are_pretty_printed_and_escaped(auditor):
     ada = open_account()
-    execute(Deposit(account_id=ada, amount=2_500, currency="EUR", memo="<script>alert('x')</script>"),
-            actor="<b>mallory</b>")
+    execute(
+        Deposit(account_id=ada, amount=2_500, currency="EUR", memo="<script>alert('x')</script>"),
+        actor="<b>mallory</b>",
+    )
     deposit = Event.objects.get(stream_id=ada, version=2)
 
     page = auditor.get(change_url(deposit)).content.decode()
 
     assert "<script>alert" not in page and "<b>mallory" not in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
-    assert '\n  &quot;amount&quot;: 2500,\n' in page  # one key a line, indented
+    assert "\n  &quot;amount&quot;: 2500,\n" in page  # one key a line, indented
     assert "&quot;actor&quot;: &quot;&lt;b&gt;mallory&lt;/b&gt;&quot;" in page
 
 
@@ -100,8 +102,14 @@ def test_a_list_row_shows_each_column_escaped_and_links_to_the_event_with_the_fi
     assert link(row, str(ada)) == f"{EVENTS}?stream={ada}"
     assert link(row, deposit.metadata["correlation_id"]) == f"{EVENTS}?correlation={deposit.metadata['correlation_id']}"
     assert re.findall(r'<th scope="col" class="column-(\w+)"><div class="text"><span>([^<]+)</span>', page) == [
-        ("position", "Position"), ("recorded", "Recorded at"), ("stream", "Stream"), ("version", "Version"),
-        ("type", "Type"), ("actor", "Actor"), ("correlation", "Correlation id")]
+        ("position", "Position"),
+        ("recorded", "Recorded at"),
+        ("stream", "Stream"),
+        ("version", "Version"),
+        ("type", "Type"),
+        ("actor", "Actor"),
+        ("correlation", "Correlation id"),
+    ]
 
 
 def test_the_list_is_newest_first(auditor):
@@ -157,7 +165,7 @@ def test_the_stream_view_shows_how_the_balance_came_to_be(auditor):
     ]
     page = response.content.decode()
     assert "balance <strong>64.50 EUR</strong>" in page
-    table = page[page.index("<tbody>"):]
+    table = page[page.index("<tbody>") :]
     assert table.index("100.00 EUR") < table.index("74.50 EUR") < table.index("64.50 EUR")
 
 

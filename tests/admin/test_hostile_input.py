@@ -43,8 +43,10 @@ def test_a_nul_in_the_search_gets_the_admins_own_message(auditor, account, text)
     assert "Null characters are not allowed." in response.content.decode()
 
 
-@pytest.mark.parametrize(("name", "value"), [("type", "NoSuchEvent"), ("type", "moneydeposited"),
-                                             ("stream_type", "customer"), ("q", "nobody-at-all")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("type", "NoSuchEvent"), ("type", "moneydeposited"), ("stream_type", "customer"), ("q", "nobody-at-all")],
+)
 def test_a_type_or_actor_that_is_not_recorded_matches_nothing(auditor, account, name, value):
     assert list(auditor.get(EVENTS, {name: value}).context["cl"].result_list) == []
 
@@ -70,8 +72,17 @@ def test_a_stream_page_number_of_any_size_shows_a_page_of_the_stream(auditor, ac
     assert response.context["timeline"].page == 1
 
 
-@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+23:59", "0001-01-01 00:00:00+00:01", "9999-12-31T23:59:59-01:00",
-                                    "2026-02-30", "2026-03-01T25:00", "2026-03-01T10:00+99:00"])
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "0001-01-01T00:00:00+23:59",
+        "0001-01-01 00:00:00+00:01",
+        "9999-12-31T23:59:59-01:00",
+        "2026-02-30",
+        "2026-03-01T25:00",
+        "2026-03-01T10:00+99:00",
+    ],
+)
 @pytest.mark.parametrize("bound", ["recorded_at__gte", "recorded_at__lt"])
 def test_a_moment_without_a_utc_time_sends_the_auditor_back_to_the_whole_list(auditor, account, bound, moment):
     response = auditor.get(EVENTS, {bound: moment})
@@ -80,11 +91,15 @@ def test_a_moment_without_a_utc_time_sends_the_auditor_back_to_the_whole_list(au
     assert auditor.get(response["Location"]).status_code == 200
 
 
-@pytest.mark.parametrize(("since", "until", "found"), [
-    ("2000-01-01 00:00:00+23:59", "2999-01-01 00:00:00-23:59", True),  # Postgres takes offsets below 16 hours
-    ("2000-01-01 00:00:00+16:00", "2000-01-02 00:00:00-16:00", False), ("2999-01-01", "", False),
-    ("0001-01-02 00:00:00+23:59", "", True),  # near the first moment Python knows, with a UTC time
-])
+@pytest.mark.parametrize(
+    ("since", "until", "found"),
+    [
+        ("2000-01-01 00:00:00+23:59", "2999-01-01 00:00:00-23:59", True),  # Postgres takes offsets below 16 hours
+        ("2000-01-01 00:00:00+16:00", "2000-01-02 00:00:00-16:00", False),
+        ("2999-01-01", "", False),
+        ("0001-01-02 00:00:00+23:59", "", True),  # near the first moment Python knows, with a UTC time
+    ],
+)
 def test_a_moment_with_any_offset_python_reads_filters_by_that_moment(auditor, account, since, until, found):
     params = {"stream": str(account), "recorded_at__gte": since, **({"recorded_at__lt": until} if until else {})}
 

@@ -43,8 +43,11 @@ def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
 def _scans_of_the_event_table(sql: str, params: Any = None) -> tuple[list[str], int]:
     """The scans of ledger_event in the query's plan, and how many rows they looked at."""
     scans = [node for node in _nodes(_plan(sql, params)) if node.get("Relation Name") == "ledger_event"]
-    looked_at = sum((node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
-                     + node.get("Rows Removed by Index Recheck", 0)) * node["Actual Loops"] for node in scans)
+    looked_at = sum(
+        (node["Actual Rows"] + node.get("Rows Removed by Filter", 0) + node.get("Rows Removed by Index Recheck", 0))
+        * node["Actual Loops"]
+        for node in scans
+    )
     return [node["Node Type"] for node in scans], looked_at
 
 
@@ -55,7 +58,7 @@ def _statements() -> Iterator[list[tuple[str, Any]]]:
     which EXPLAIN cannot run without the values."""
     ran: list[tuple[str, Any]] = []
 
-    def record(execute, sql, params, many, context):  # noqa: ANN001, ANN202
+    def record(execute, sql, params, many, context):
         ran.append((sql, params))
         return execute(sql, params, many, context)
 
@@ -81,8 +84,14 @@ def _pages_to_visit(auditor) -> list[str]:
         f"{EVENTS}?caused_by={frozen.event_id}",
         f"{EVENTS}?type=AccountClosed&stream_type=account",  # a type no event has
         # A day with no events, given as the date filter's own links give it: with the time zone.
-        f"{EVENTS}?" + urlencode({"recorded_at__gte": str(localtime().replace(hour=0, minute=0, second=0,
-                                                                              microsecond=0) + timedelta(days=2))}),
+        f"{EVENTS}?"
+        + urlencode(
+            {
+                "recorded_at__gte": str(
+                    localtime().replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=2)
+                )
+            }
+        ),
         f"{EVENTS}?q={STREAM}",
         f"{EVENTS}?q={frozen.event_id}",
         f"{EVENTS}?q={COMMAND}",  # the correlation and the command id of one event

@@ -51,10 +51,12 @@ def test_an_operator_rebuilds_through_celery_and_sees_it_finish(committed, celer
     client = client_of(operator)
     before = ProjectionStatus.objects.get(name="statement").rebuild_started_at
 
-    response = client.post(URL, {"action": "rebuild_selected",
-                                 "_selected_action": ["account_summary", "statement"]}, follow=True)
+    response = client.post(
+        URL, {"action": "rebuild_selected", "_selected_action": ["account_summary", "statement"]}, follow=True
+    )
 
     assert "sent to the workers" in response.content.decode()
+
     def rebuilt() -> bool:
         status = ProjectionStatus.objects.get(name="statement")
         return status.rebuild_started_at not in (None, before) and not status.rebuilding

@@ -37,8 +37,9 @@ def test_no_one_can_add_change_or_delete_an_event(as_role, superuser, deposit):
         "change": client.post(change_url(deposit), forged),
         "delete": client.post(delete, {"post": "yes"}),
         "add": client.post(add, {**forged, "stream_id": str(deposit.stream_id)}),
-        "bulk delete": client.post(EVENTS, {"action": "delete_selected", "_selected_action": [deposit.pk],
-                                            "post": "yes", "index": 0}),
+        "bulk delete": client.post(
+            EVENTS, {"action": "delete_selected", "_selected_action": [deposit.pk], "post": "yes", "index": 0}
+        ),
         "delete page": client.get(delete),
         "add page": client.get(add),
     }

@@ -35,7 +35,9 @@ def pytest_terminal_summary(terminalreporter):
     if not CHROMIUM:
         terminalreporter.write_line(
             "NOTE: browser tests were skipped because no Chromium is installed "
-            "(apt-get install chromium). Every other test ran.", yellow=True)
+            "(apt-get install chromium). Every other test ran.",
+            yellow=True,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +57,18 @@ def browser():
     # still plain synchronous code, so Django's async-safety guard is lifted for these tests only.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield chromium
         chromium.close()
     del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]

@@ -83,9 +83,14 @@ def test_bad_amounts_get_a_message_next_to_the_field(login, live_server_url):
     before = event_count()
     open_task(page, "deposit")
 
-    for typed, message in [("", "Enter an amount"), ("0", "greater than zero"), ("-3", "greater than zero"),
-                           ("1.234", "at most 2 decimal places"), ("1e5", "plain number"),
-                           ("1" + "0" * 30, "larger than")]:
+    for typed, message in [
+        ("", "Enter an amount"),
+        ("0", "greater than zero"),
+        ("-3", "greater than zero"),
+        ("1.234", "at most 2 decimal places"),
+        ("1e5", "plain number"),
+        ("1" + "0" * 30, "larger than"),
+    ]:
         page.fill("#id_amount", typed)
         submit(page)
         expect(page.locator("#task-form .field-error")).to_contain_text(message)

@@ -35,7 +35,9 @@ def imports_of(path: Path, name: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
             imported.add(base)
             imported.update(f"{base}.{alias.name}" for alias in node.names)
     return imported
@@ -48,9 +50,13 @@ def graph() -> dict[str, set[str]]:
 
 
 def test_each_layer_imports_only_the_layers_below_it(graph):
-    wrong = sorted(f"{name} imports {target}" for name, targets in graph.items() for target in targets
-                   for layer, banned in FORBIDDEN.items()
-                   if name.split(".")[0] == layer and target.split(".")[0] in banned)
+    wrong = sorted(
+        f"{name} imports {target}"
+        for name, targets in graph.items()
+        for target in targets
+        for layer, banned in FORBIDDEN.items()
+        if name.split(".")[0] == layer and target.split(".")[0] in banned
+    )
     assert wrong == []
 
 

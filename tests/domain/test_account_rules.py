@@ -44,6 +44,7 @@ def deposited(account_id: UUID, amount: int) -> MoneyDeposited:
 
 # --- open ------------------------------------------------------------------------------------
 
+
 def test_opening_an_account_records_owner_currency_and_overdraft(ledger):
     ledger.when(OpenAccount(account_id=ADA, owner="  Ada   Lovelace ", currency="EUR", overdraft_limit=5000))
 
@@ -78,6 +79,7 @@ def test_the_overdraft_limit_must_be_between_zero_and_the_maximum(ledger, limit)
 
 
 # --- deposit ---------------------------------------------------------------------------------
+
 
 def test_a_deposit_credits_the_account(ledger):
     ledger.given(ADA_OPENED)
@@ -155,6 +157,7 @@ def test_a_memo_longer_than_allowed_is_refused(ledger):
 
 # --- withdraw --------------------------------------------------------------------------------
 
+
 def test_a_withdrawal_debits_the_account(ledger):
     ledger.given(ADA_OPENED, deposited(ADA, 5000))
 
@@ -165,8 +168,7 @@ def test_a_withdrawal_debits_the_account(ledger):
 
 
 def test_a_withdrawal_may_use_the_overdraft_up_to_its_limit(ledger):
-    ledger.given(AccountOpened(account_id=ADA, owner="Ada", currency="EUR", overdraft_limit=1000),
-                 deposited(ADA, 500))
+    ledger.given(AccountOpened(account_id=ADA, owner="Ada", currency="EUR", overdraft_limit=1000), deposited(ADA, 500))
 
     ledger.when(Withdraw(account_id=ADA, amount=1500, currency="EUR"))
 
@@ -174,8 +176,7 @@ def test_a_withdrawal_may_use_the_overdraft_up_to_its_limit(ledger):
 
 
 def test_a_withdrawal_beyond_the_overdraft_limit_is_refused(ledger):
-    ledger.given(AccountOpened(account_id=ADA, owner="Ada", currency="EUR", overdraft_limit=1000),
-                 deposited(ADA, 500))
+    ledger.given(AccountOpened(account_id=ADA, owner="Ada", currency="EUR", overdraft_limit=1000), deposited(ADA, 500))
 
     with pytest.raises(errors.InsufficientFunds, match=r"at most 15\.00 EUR is available"):
         ledger.when(Withdraw(account_id=ADA, amount=1501, currency="EUR"))
@@ -205,6 +206,7 @@ def test_a_withdrawal_must_be_positive(ledger, amount):
 
 # --- transfer --------------------------------------------------------------------------------
 
+
 def test_a_transfer_debits_one_account_and_credits_the_other(ledger):
     ledger.given(ADA_OPENED, BOB_OPENED, deposited(ADA, 5000))
     command = Transfer(account_id=ADA, to_account_id=BOB, amount=1200, currency="EUR", memo="rent")
@@ -212,10 +214,17 @@ def test_a_transfer_debits_one_account_and_credits_the_other(ledger):
     ledger.when(command)
 
     ledger.then(
-        TransferSent(account_id=ADA, transfer_id=command.command_id, to_account_id=BOB, amount=1200,
-                     currency="EUR", memo="rent"),
-        TransferReceived(account_id=BOB, transfer_id=command.command_id, from_account_id=ADA, amount=1200,
-                         currency="EUR", memo="rent"),
+        TransferSent(
+            account_id=ADA, transfer_id=command.command_id, to_account_id=BOB, amount=1200, currency="EUR", memo="rent"
+        ),
+        TransferReceived(
+            account_id=BOB,
+            transfer_id=command.command_id,
+            from_account_id=ADA,
+            amount=1200,
+            currency="EUR",
+            memo="rent",
+        ),
     )
     assert (ledger.account(ADA).balance, ledger.account(BOB).balance) == (3800, 1200)
 
@@ -234,16 +243,19 @@ def test_a_transfer_across_currencies_is_refused(ledger):
         ledger.when(Transfer(account_id=ADA, to_account_id=YEN, amount=100, currency="EUR"))
     assert refused.value.field == "to_account"
     # Which account holds which currency, the right way round (the amount is in the sender's EUR).
-    assert refused.value.message == ("This account holds EUR and the account to transfer to holds JPY; "
-                                     "money can only be transferred between accounts in the same currency.")
+    assert refused.value.message == (
+        "This account holds EUR and the account to transfer to holds JPY; "
+        "money can only be transferred between accounts in the same currency."
+    )
     ledger.then()
 
 
 def test_a_transfer_across_currencies_names_both_currencies_the_right_way_round_in_reverse(ledger):
     ledger.given(ADA_OPENED, YEN_OPENED, MoneyDeposited(account_id=YEN, amount=5000, currency="JPY"))
 
-    with pytest.raises(errors.CurrencyMismatch, match="This account holds JPY and the account to transfer to "
-                                                      "holds EUR"):
+    with pytest.raises(
+        errors.CurrencyMismatch, match="This account holds JPY and the account to transfer to holds EUR"
+    ):
         ledger.when(Transfer(account_id=YEN, to_account_id=ADA, amount=100, currency="JPY"))
     ledger.then()
 
@@ -295,6 +307,7 @@ def test_a_transfer_beyond_the_available_funds_is_refused(ledger):
 
 # --- freeze, unfreeze, close -----------------------------------------------------------------
 
+
 def test_freezing_and_unfreezing_an_account(ledger):
     ledger.given(ADA_OPENED)
 
@@ -321,8 +334,9 @@ def test_only_a_frozen_account_can_be_unfrozen(ledger):
         ledger.when(UnfreezeAccount(account_id=ADA))
 
 
-@pytest.mark.parametrize("command", [FreezeAccount(account_id=ADA), UnfreezeAccount(account_id=ADA),
-                                     CloseAccount(account_id=ADA)])
+@pytest.mark.parametrize(
+    "command", [FreezeAccount(account_id=ADA), UnfreezeAccount(account_id=ADA), CloseAccount(account_id=ADA)]
+)
 def test_a_closed_account_cannot_be_frozen_unfrozen_or_closed_again(ledger, command):
     ledger.given(ADA_OPENED, AccountClosed(account_id=ADA))
 
@@ -331,8 +345,7 @@ def test_a_closed_account_cannot_be_frozen_unfrozen_or_closed_again(ledger, comm
 
 
 def test_an_account_with_a_zero_balance_can_be_closed(ledger):
-    ledger.given(ADA_OPENED, deposited(ADA, 100),
-                 MoneyWithdrawn(account_id=ADA, amount=100, currency="EUR"))
+    ledger.given(ADA_OPENED, deposited(ADA, 100), MoneyWithdrawn(account_id=ADA, amount=100, currency="EUR"))
 
     ledger.when(CloseAccount(account_id=ADA, reason="customer moved"))
 
@@ -348,8 +361,9 @@ def test_a_frozen_account_at_zero_can_be_closed(ledger):
     ledger.then(AccountClosed(account_id=ADA))
 
 
-@pytest.mark.parametrize("history", [[deposited(ADA, 100)],
-                                     [MoneyWithdrawn(account_id=ADA, amount=100, currency="EUR")]])
+@pytest.mark.parametrize(
+    "history", [[deposited(ADA, 100)], [MoneyWithdrawn(account_id=ADA, amount=100, currency="EUR")]]
+)
 def test_an_account_with_money_or_debt_cannot_be_closed(ledger, history):
     ledger.given(AccountOpened(account_id=ADA, owner="Ada", currency="EUR", overdraft_limit=500), *history)
 
@@ -357,9 +371,15 @@ def test_an_account_with_money_or_debt_cannot_be_closed(ledger, history):
         ledger.when(CloseAccount(account_id=ADA))
 
 
-@pytest.mark.parametrize("command", [Withdraw(account_id=ADA, amount=1, currency="EUR"),
-                                     FreezeAccount(account_id=ADA), UnfreezeAccount(account_id=ADA),
-                                     CloseAccount(account_id=ADA)])
+@pytest.mark.parametrize(
+    "command",
+    [
+        Withdraw(account_id=ADA, amount=1, currency="EUR"),
+        FreezeAccount(account_id=ADA),
+        UnfreezeAccount(account_id=ADA),
+        CloseAccount(account_id=ADA),
+    ],
+)
 def test_every_command_on_an_unknown_account_is_refused(ledger, command):
     with pytest.raises(errors.AccountNotFound):
         ledger.when(command)

@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -43,6 +43,7 @@ if sys.argv[1] == "before-commit":
     runner._advance = advance_then_die
     runner.catch_up()
 else:
+
     def die_after_commit(count: int) -> None:  # the runner reports progress after each committed batch
         print(f"committed a batch of {count}", flush=True)
         die()

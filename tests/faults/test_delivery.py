@@ -26,7 +26,8 @@ from tests.write.helpers import open_account
 
 
 def test_a_batch_committed_just_before_its_worker_died_is_not_applied_again_when_the_work_is_redelivered(
-        committed, monkeypatch):
+    committed, monkeypatch
+):
     from projections.tasks import catch_up as catch_up_task
 
     runner.catch_up()
@@ -37,14 +38,19 @@ def test_a_batch_committed_just_before_its_worker_died_is_not_applied_again_when
     new_events = len(store.read_all(start, limit=10_000))
     assert new_events > 10
 
-    crash = subprocess.run([sys.executable, str(ROOT / "tests/faults/crashing_runner.py"), "after-commit"], cwd=ROOT, text=True,
-                           env={**os.environ, "DATABASE_NAME": connection.settings_dict["NAME"], "BATCH_SIZE": "10"},
-                           capture_output=True, timeout=60)
+    crash = subprocess.run(
+        [sys.executable, str(ROOT / "tests/faults/crashing_runner.py"), "after-commit"],
+        cwd=ROOT,
+        text=True,
+        env={**os.environ, "DATABASE_NAME": connection.settings_dict["NAME"], "BATCH_SIZE": "10"},
+        capture_output=True,
+        timeout=60,
+    )
 
     assert crash.returncode == -signal.SIGKILL, crash.stderr
     assert "committed a batch of 10" in crash.stdout
     died = statuses()
-    assert {name: s[2] - before[name][2] for name, s in died.items()} == {name: 10 for name in died}
+    assert {name: s[2] - before[name][2] for name, s in died.items()} == dict.fromkeys(died, 10)
 
     reads: list[store.Checkpoint] = []
     real_next_span = runner.next_span
@@ -59,12 +65,13 @@ def test_a_batch_committed_just_before_its_worker_died_is_not_applied_again_when
     catch_up_task.run()  # and again, for good measure
 
     assert reads[0] == store.Checkpoint(*next(iter(died.values()))[:2]), "resumed after the committed batch"
-    assert {name: s[2] - before[name][2] for name, s in once.items()} == {name: new_events for name in once}
+    assert {name: s[2] - before[name][2] for name, s in once.items()} == dict.fromkeys(once, new_events)
     assert statuses() == once
     assert all(not diff for diff in differences().values())
 
 
 # --- a rolled-back command enqueues nothing ------------------------------------------------------
+
 
 class Abandoned(Exception):
     pass
@@ -78,10 +85,9 @@ def test_a_rolled_back_command_puts_nothing_on_the_queue(committed):
     point_at_redis(quiet.url)
     queue = redis_client.Redis.from_url(quiet.url)
     try:
-        with pytest.raises(Abandoned):
-            with transaction.atomic():
-                execute(c.Deposit(account_id=account, amount=700, currency="EUR"), actor="teller")
-                raise Abandoned
+        with pytest.raises(Abandoned), transaction.atomic():
+            execute(c.Deposit(account_id=account, amount=700, currency="EUR"), actor="teller")
+            raise Abandoned
         time.sleep(1.5)  # the nudge publishes from a background thread; give it every chance
 
         assert (queue.llen("celery"), queue.exists(QUEUED_FLAG)) == (0, 0)

@@ -94,8 +94,9 @@ def outage(private_postgres, tmp_path_factory):
     env = pg.env(db)
     password = secrets.token_urlsafe(16)
     accounts = manage_py_shell(env, SETUP.format(password=password))
-    web = WebServer(env={**env, "DJANGO_ALLOWED_HOSTS": "127.0.0.1"},
-                    log=tmp_path_factory.mktemp("web") / "web.log").start()
+    web = WebServer(
+        env={**env, "DJANGO_ALLOWED_HOSTS": "127.0.0.1"}, log=tmp_path_factory.mktemp("web") / "web.log"
+    ).start()
     pid_before = web.process.pid
     sent: list[Sent] = []
     stop = threading.Event()
@@ -105,8 +106,11 @@ def outage(private_postgres, tmp_path_factory):
     try:
         for t in threads:
             t.start()
-        wait_until(lambda: sum(s.answer is not None and s.answer.status == 303 for s in sent) >= 40,
-                   timeout=30, message="the load to get going")
+        wait_until(
+            lambda: sum(s.answer is not None and s.answer.status == 303 for s in sent) >= 40,
+            timeout=30,
+            message="the load to get going",
+        )
         stopping_at = time.monotonic()
         pg.stop()
         stopped_at = time.monotonic()
@@ -114,14 +118,18 @@ def outage(private_postgres, tmp_path_factory):
         restarting_at = time.monotonic()
         pg.start()
         back_at = time.monotonic()
-        wait_until(lambda: sum(s.started > back_at and s.answer is not None and s.answer.status == 303
-                               for s in sent) >= 40, timeout=30, message="commands to succeed again")
+        wait_until(
+            lambda: sum(s.started > back_at and s.answer is not None and s.answer.status == 303 for s in sent) >= 40,
+            timeout=30,
+            message="commands to succeed again",
+        )
     finally:
         stop.set()
         for t in threads:
             t.join(30)
-    result = Outage(list(sent), stopping_at, stopped_at, restarting_at, back_at, web_pid_before=pid_before,
-                    health=health)
+    result = Outage(
+        list(sent), stopping_at, stopped_at, restarting_at, back_at, web_pid_before=pid_before, health=health
+    )
     # Every command that was not acknowledged is sent again, with the same command id.
     session = HttpSession(web.port)
     session.log_in("loadtester", password)
@@ -133,9 +141,11 @@ def outage(private_postgres, tmp_path_factory):
     with pg.connect(db) as conn:
         result.db = {
             "commands": {str(c) for (c,) in conn.execute("SELECT command_id FROM ledger_command")},
-            "events_by_command": dict(conn.execute(
-                "SELECT metadata->>'command_id', array_agg(type ORDER BY position) FROM ledger_event"
-                " GROUP BY 1").fetchall()),
+            "events_by_command": dict(
+                conn.execute(
+                    "SELECT metadata->>'command_id', array_agg(type ORDER BY position) FROM ledger_event GROUP BY 1"
+                ).fetchall()
+            ),
             "unpaired_transfers": conn.execute("""
                 SELECT coalesce(s.data->>'transfer_id', r.data->>'transfer_id')
                   FROM (SELECT * FROM ledger_event WHERE type = 'TransferSent') s
@@ -162,10 +172,15 @@ def during(outage: Outage) -> list[Sent]:
 def test_requests_during_a_postgres_restart_get_a_503_try_again_page_not_an_error(outage, figures):
     in_outage = during(outage)
     figures["postgres_restart"] = {
-        "requests": len(outage.sent), "during_outage": len(in_outage),
-        "answers": {str(k): sum(1 for s in outage.sent if (s.answer.status if s.answer else s.error) == k)
-                    for k in {s.answer.status if s.answer else s.error for s in outage.sent}},
-        "outage_seconds": round(outage.restarting_at - outage.stopped_at, 1), "faults_injected": 1}
+        "requests": len(outage.sent),
+        "during_outage": len(in_outage),
+        "answers": {
+            str(k): sum(1 for s in outage.sent if (s.answer.status if s.answer else s.error) == k)
+            for k in {s.answer.status if s.answer else s.error for s in outage.sent}
+        },
+        "outage_seconds": round(outage.restarting_at - outage.stopped_at, 1),
+        "faults_injected": 1,
+    }
 
     assert len(in_outage) >= 4, "the load should have kept sending while Postgres was down"
     assert not [s.error for s in outage.sent if s.error], "the web server itself must keep answering"

@@ -23,9 +23,14 @@ def test_a_runner_killed_between_applying_and_committing_changes_nothing(committ
     ada, _ = some_activity()  # events the killed runner will have applied but not committed
     before = (statuses(), AccountSummary.objects.filter(account_id=ada).exists(), StatementLine.objects.count())
 
-    crash = subprocess.run([sys.executable, str(ROOT / "tests/faults/crashing_runner.py"), "before-commit"],
-                           env={**os.environ, "DATABASE_NAME": connection.settings_dict["NAME"]},
-                           cwd=ROOT, capture_output=True, text=True, timeout=60)
+    crash = subprocess.run(
+        [sys.executable, str(ROOT / "tests/faults/crashing_runner.py"), "before-commit"],
+        env={**os.environ, "DATABASE_NAME": connection.settings_dict["NAME"]},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
     assert crash.returncode == -signal.SIGKILL, crash.stderr
     assert "applied, about to commit" in crash.stdout

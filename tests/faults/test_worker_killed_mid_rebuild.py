@@ -47,13 +47,14 @@ SELECT gen_random_uuid(), s.id, 'account', n / %(streams)s + 1, k.type,
 
 
 def projection_statuses(conn) -> dict[str, tuple[bool, int, int | None]]:
-    rows = conn.execute("SELECT name, rebuilding, position, rebuild_target FROM projections_projectionstatus"
-                        " WHERE name = ANY(%s)", [list(PROJECTIONS)]).fetchall()
+    rows = conn.execute(
+        "SELECT name, rebuilding, position, rebuild_target FROM projections_projectionstatus WHERE name = ANY(%s)",
+        [list(PROJECTIONS)],
+    ).fetchall()
     return {name: (rebuilding, position, target) for name, rebuilding, position, target in rows}
 
 
-def test_a_rebuild_whose_worker_is_killed_finishes_on_a_new_worker_and_verifies(private_postgres, tmp_path,
-                                                                                 figures):
+def test_a_rebuild_whose_worker_is_killed_finishes_on_a_new_worker_and_verifies(private_postgres, tmp_path, figures):
     pg = private_postgres
     db = pg.create_database("rebuild", from_template=pg.template)
     with pg.connect(db) as conn:
@@ -65,6 +66,7 @@ def test_a_rebuild_whose_worker_is_killed_finishes_on_a_new_worker_and_verifies(
     second_worker = None
     try:
         with pg.connect(db) as conn:
+
             def live() -> bool:
                 s = projection_statuses(conn)
                 return len(s) == 3 and all(not r and p >= BULK_EVENTS for r, p, _ in s.values())
@@ -95,8 +97,14 @@ def test_a_rebuild_whose_worker_is_killed_finishes_on_a_new_worker_and_verifies(
             finished = projection_statuses(conn)
             balances = conn.execute("SELECT count(*), sum(balance) FROM projections_accountsummary").fetchone()
 
-        verify = subprocess.run([sys.executable, "manage.py", "verify_projections"], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=120)
+        verify = subprocess.run(
+            [sys.executable, "manage.py", "verify_projections"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     finally:
         for process in (beat, second_worker, worker):
             if process is not None:
@@ -109,6 +117,9 @@ def test_a_rebuild_whose_worker_is_killed_finishes_on_a_new_worker_and_verifies(
     deposits, withdrawals = per_stream // 2, (per_stream - 1) // 2
     assert balances == (BULK_STREAMS, BULK_STREAMS * (deposits * 1000 - withdrawals * 400))
     figures["worker_killed_mid_rebuild"] = {
-        "events": BULK_EVENTS, "killed_at_position": min(p for _, p, _ in killed_at.values()),
-        "faults_injected": 1, "events_verified": BULK_EVENTS * len(PROJECTIONS),
-        "verify_output": verify.stdout.strip().splitlines()}
+        "events": BULK_EVENTS,
+        "killed_at_position": min(p for _, p, _ in killed_at.values()),
+        "faults_injected": 1,
+        "events_verified": BULK_EVENTS * len(PROJECTIONS),
+        "verify_output": verify.stdout.strip().splitlines(),
+    }

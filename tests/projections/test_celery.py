@@ -49,5 +49,3 @@ def test_a_storm_of_commands_queues_one_catch_up(committed):
     finally:
         point_at_redis(previous)
         quiet.stop()
-
-

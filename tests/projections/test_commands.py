@@ -48,8 +48,11 @@ def test_a_rebuild_leaves_its_tables_vacuumed_and_analyzed(committed):
 
     tables = [t for p in get_projectors() for t in p.tables]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT relname, last_vacuum IS NOT NULL AND last_analyze IS NOT NULL"
-                       " FROM pg_stat_user_tables WHERE relname = ANY(%s)", [tables])
+        cursor.execute(
+            "SELECT relname, last_vacuum IS NOT NULL AND last_analyze IS NOT NULL"
+            " FROM pg_stat_user_tables WHERE relname = ANY(%s)",
+            [tables],
+        )
         assert dict(cursor.fetchall()) == dict.fromkeys(tables, True)
 
 
@@ -88,13 +91,17 @@ def test_verify_finds_a_row_that_no_event_explains(committed, capsys):
     some_activity()
     runner.catch_up()
     with connection.cursor() as cursor:
-        cursor.execute("INSERT INTO projections_dailyactivity (day, currency, deposits_count, deposits_sum,"
-                       " withdrawals_count, withdrawals_sum, transfers_count, transfers_sum)"
-                       " VALUES ('1999-12-31', 'EUR', 1, 100, 0, 0, 0, 0)")
+        cursor.execute(
+            "INSERT INTO projections_dailyactivity (day, currency, deposits_count, deposits_sum,"
+            " withdrawals_count, withdrawals_sum, transfers_count, transfers_sum)"
+            " VALUES ('1999-12-31', 'EUR', 1, 100, 0, 0, 0, 0)"
+        )
     try:
         with pytest.raises(CommandError, match="1 differences"):
             call_command("verify_projections", "daily_activity")
-        assert "extra    (datetime.date(1999, 12, 31), 'EUR'): table has (1, 100, 0, 0, 0, 0)" in capsys.readouterr().out
+        assert (
+            "extra    (datetime.date(1999, 12, 31), 'EUR'): table has (1, 100, 0, 0, 0, 0)" in capsys.readouterr().out
+        )
     finally:
         call_command("rebuild_projections", "daily_activity", "--no-input")
 
@@ -106,16 +113,32 @@ def test_an_interrupted_rebuild_resumes_where_it_stopped(committed):
     live = table_contents()
     env = child_env(DEAD_REDIS)  # no broker needed
 
-    rebuild = subprocess.Popen([sys.executable, "manage.py", "rebuild_projections", "--no-input", "--batch-size", "5"],
-                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    wait_until(lambda: ProjectionStatus.objects.filter(rebuilding=True, position__gt=0).exists(), timeout=30,
-               interval=0.01, message="the rebuild to be under way")
+    rebuild = subprocess.Popen(
+        [sys.executable, "manage.py", "rebuild_projections", "--no-input", "--batch-size", "5"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    wait_until(
+        lambda: ProjectionStatus.objects.filter(rebuilding=True, position__gt=0).exists(),
+        timeout=30,
+        interval=0.01,
+        message="the rebuild to be under way",
+    )
     kill(rebuild)
     assert ProjectionStatus.objects.filter(rebuilding=True).exists()
     partial = StatementLine.objects.count()
 
-    resumed = subprocess.run([sys.executable, "manage.py", "rebuild_projections", "--no-input"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=120)
+    resumed = subprocess.run(
+        [sys.executable, "manage.py", "rebuild_projections", "--no-input"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
     assert resumed.returncode == 0, resumed.stderr
     assert "Resuming the interrupted rebuild" in resumed.stdout
@@ -126,8 +149,9 @@ def test_an_interrupted_rebuild_resumes_where_it_stopped(committed):
 def test_unknown_projection_names_are_refused(committed):
     for command in ("run_projections", "rebuild_projections", "verify_projections"):
         with pytest.raises(CommandError, match="unknown projection nonsense"):
-            call_command(command, "nonsense", "--no-input") if command == "rebuild_projections" else \
-                call_command(command, "nonsense", *(["--once"] if command == "run_projections" else []))
+            call_command(command, "nonsense", "--no-input") if command == "rebuild_projections" else call_command(
+                command, "nonsense", *(["--once"] if command == "run_projections" else [])
+            )
 
 
 def test_seed_demo_refuses_without_debug(committed, settings):

@@ -15,15 +15,14 @@ from django.utils import timezone
 
 from ledger.domain.commands import Deposit, OpenAccount, Withdraw
 from ledger.execute import execute
+from ledger.store.sql import fetch
 from projections import runner
 from projections.models import AccountSummary, DailyActivity, ProjectionStatus, StatementLine
 from projections.projectors import PROJECTORS, Projector
-from ledger.store.sql import fetch
 from projections.projectors.base import IN_SPAN
 from tests.projections.helpers import differences, some_activity, statuses, verify_command_exit_code
 from tests.store.helpers import own_connection
 from tests.write.helpers import open_account
-
 
 
 def test_catching_up_fills_every_read_model(committed):
@@ -34,10 +33,16 @@ def test_catching_up_fills_every_read_model(committed):
     summary = AccountSummary.objects.get(account_id=ada)
     assert (summary.owner, summary.balance, summary.available, summary.status) == ("Ada", 6_500, 6_500, "open")
     assert AccountSummary.objects.get(account_id=bob).status == "frozen"
-    lines = list(StatementLine.objects.filter(account_id=ada).order_by("version")
-                 .values_list("kind", "amount", "balance_after", "counterparty_id", "memo"))
-    assert lines == [("deposit", 10_000, 10_000, None, ""), ("withdrawal", -2_500, 7_500, None, "rent"),
-                     ("transfer_out", -1_000, 6_500, bob, "")]
+    lines = list(
+        StatementLine.objects.filter(account_id=ada)
+        .order_by("version")
+        .values_list("kind", "amount", "balance_after", "counterparty_id", "memo")
+    )
+    assert lines == [
+        ("deposit", 10_000, 10_000, None, ""),
+        ("withdrawal", -2_500, 7_500, None, "rent"),
+        ("transfer_out", -1_000, 6_500, bob, ""),
+    ]
     assert DailyActivity.objects.filter(currency="EUR").exists()
     assert all(not diff for diff in differences().values())
 
@@ -91,12 +96,17 @@ class Exploding(Projector):
 
     def apply(self, span):
         self.calls += 1
-        self.seen.extend(p for (p,) in fetch(f"""
+        self.seen.extend(
+            p
+            for (p,) in fetch(
+                f"""
             SELECT e.position FROM ledger_event e
              WHERE e.type IN ('MoneyDeposited', 'MoneyWithdrawn') AND {IN_SPAN}
                AND CASE WHEN e.type = 'MoneyWithdrawn' AND e.stream_id = %(bad)s
                         THEN ('cannot handle MoneyWithdrawn at ' || e.position)::int END IS NULL""",
-            {**span.params(), "bad": self.bad_account}))
+                {**span.params(), "bad": self.bad_account},
+            )
+        )
 
     def expected(self, events):
         return {}
@@ -122,8 +132,11 @@ def exploding():
 def event_before(checkpoint) -> int:
     """The position of the event just before `checkpoint` in the log's (tx_id, position) order."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT position FROM ledger_event WHERE (tx_id, position) < (%s::text::xid8, %s)"
-                       " ORDER BY tx_id DESC, position DESC LIMIT 1", [str(checkpoint.tx_id), checkpoint.position])
+        cursor.execute(
+            "SELECT position FROM ledger_event WHERE (tx_id, position) < (%s::text::xid8, %s)"
+            " ORDER BY tx_id DESC, position DESC LIMIT 1",
+            [str(checkpoint.tx_id), checkpoint.position],
+        )
         return cursor.fetchone()[0]
 
 
@@ -173,8 +186,10 @@ def test_projectors_caught_up_side_by_side_fail_alone(committed, exploding):
     withdrawal = execute(Withdraw(account_id=exploding.bad_account, amount=1, currency="EUR"), actor="teller")
     counted: dict[str, int] = {}
 
-    report = runner.catch_up_each(["exploding", "account_summary"],
-                                  progress=lambda name, count: counted.update({name: counted.get(name, 0) + count}))
+    report = runner.catch_up_each(
+        ["exploding", "account_summary"],
+        progress=lambda name, count: counted.update({name: counted.get(name, 0) + count}),
+    )
 
     assert list(report.failed) == ["exploding"] and not report.caught_up
     assert ProjectionStatus.objects.get(name="exploding").last_error_position == withdrawal.position
@@ -201,8 +216,9 @@ def when_this_session_waits_for_a_lock(action: str):
     def interrupt() -> None:
         with own_connection(autocommit=True) as admin:
             for _ in range(500):
-                if admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'",
-                                 [pid]).fetchone():
+                if admin.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'", [pid]
+                ).fetchone():
                     admin.execute(f"SELECT {action}(%s)", [pid])
                     return
                 time.sleep(0.01)
@@ -252,8 +268,12 @@ def test_a_lock_another_runner_keeps_past_the_wait_is_busy(committed):
 
 
 def sek_deposits_on(*days: date) -> list[tuple[int, int]]:
-    rows = dict(((r.day, (r.deposits_count, r.deposits_sum)) for r in
-                 DailyActivity.objects.filter(currency="SEK", day__in=days)))
+    rows = dict(
+
+            (r.day, (r.deposits_count, r.deposits_sum))
+            for r in DailyActivity.objects.filter(currency="SEK", day__in=days)
+
+    )
     return [rows.get(day, (0, 0)) for day in days]
 
 

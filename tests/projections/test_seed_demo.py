@@ -18,7 +18,9 @@ from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from ledger import store
 from projections import runner
@@ -26,8 +28,10 @@ from tests.projections.helpers import differences
 from tests.write.helpers import open_account
 
 ROOT = Path(__file__).resolve().parents[2]
-SUMMARY = re.compile(r"Seeded (\d+) accounts .* and (\d+) commands on them: (\d+) executed, (\d+) refused by the "
-                     r"rules \(as in real life\), (\d+) skipped")
+SUMMARY = re.compile(
+    r"Seeded (\d+) accounts .* and (\d+) commands on them: (\d+) executed, (\d+) refused by the "
+    r"rules \(as in real life\), (\d+) skipped"
+)
 
 
 def seed(*args: str) -> str:
@@ -38,8 +42,11 @@ def seed(*args: str) -> str:
 
 def seeded_after(position: int) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT stream_id, version, type, recorded_at, metadata ->> 'command_id' FROM ledger_event"
-                       " WHERE position > %s AND metadata ->> 'source' = 'seed' ORDER BY position", [position])
+        cursor.execute(
+            "SELECT stream_id, version, type, recorded_at, metadata ->> 'command_id' FROM ledger_event"
+            " WHERE position > %s AND metadata ->> 'source' = 'seed' ORDER BY position",
+            [position],
+        )
         return cursor.fetchall()
 
 
@@ -65,12 +72,14 @@ def test_every_seeded_event_is_recorded_in_the_past_and_in_order_on_each_account
 
 @hypothesis_settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(accounts=st.integers(2, 6), events=st.integers(0, 90), days=st.integers(1, 4), seed_=st.integers(0, 10**6))
-def test_the_summary_adds_up_to_the_events_asked_for_and_to_what_was_recorded(committed, debug, accounts, events,
-                                                                            days, seed_):
+def test_the_summary_adds_up_to_the_events_asked_for_and_to_what_was_recorded(
+    committed, debug, accounts, events, days, seed_
+):
     head = store.head_position()
 
-    summary = SUMMARY.search(seed("--add", "--accounts", str(accounts), "--events", str(events),
-                                  "--days", str(days), "--seed", str(seed_)))
+    summary = SUMMARY.search(
+        seed("--add", "--accounts", str(accounts), "--events", str(events), "--days", str(days), "--seed", str(seed_))
+    )
 
     assert summary, "the summary says what was done"
     said_accounts, said_events, executed, refused, skipped = map(int, summary.groups())
@@ -127,8 +136,12 @@ def test_the_catch_up_after_seeding_shows_a_progress_bar_on_a_terminal(committed
     try:
         done = subprocess.run(
             [sys.executable, "manage.py", "seed_demo", "--add", "--accounts", "3", "--events", "30", "--days", "2"],
-            cwd=ROOT, env={**os.environ, "DJANGO_DEBUG": "1", "DATABASE_URL": database_url()},
-            stdout=subprocess.PIPE, stderr=child_side, timeout=120)
+            cwd=ROOT,
+            env={**os.environ, "DJANGO_DEBUG": "1", "DATABASE_URL": database_url()},
+            stdout=subprocess.PIPE,
+            stderr=child_side,
+            timeout=120,
+        )
     finally:
         os.close(child_side)
         reader.join(timeout=10)

@@ -13,12 +13,12 @@ from django.db import connection
 from django.test import override_settings
 
 from ledger.domain.commands import Deposit
-from ledger.store import Checkpoint
 from ledger.execute import execute
+from ledger.store import Checkpoint
 from ledger.store.upcasting import CURRENT_VIEW
 from projections import runner
-from projections.projectors import account_summary, daily_activity, statement
 from projections.models import AccountSummary, DailyActivity, ProjectionStatus
+from projections.projectors import account_summary, daily_activity, statement
 from tests.projections.helpers import differences
 from tests.store.helpers import own_connection
 from tests.write.helpers import open_account
@@ -30,8 +30,18 @@ VALUES (%s, %s, 'account', %s, %s, %s, %s, '{"actor": "import"}', coalesce(%s, n
 
 
 def insert_event(cursor, account_id, version, type_, data, *, schema_version=1, recorded_at=None):
-    cursor.execute(INSERT_EVENT, [uuid4(), account_id, version, type_, schema_version,
-                                  json.dumps({"account_id": str(account_id), **data}), recorded_at])
+    cursor.execute(
+        INSERT_EVENT,
+        [
+            uuid4(),
+            account_id,
+            version,
+            type_,
+            schema_version,
+            json.dumps({"account_id": str(account_id), **data}),
+            recorded_at,
+        ],
+    )
 
 
 def test_the_runner_does_not_project_past_an_event_a_slower_transaction_has_yet_to_commit(committed):
@@ -78,8 +88,14 @@ def test_an_account_opened_before_overdrafts_existed_has_none(committed):
 def test_daily_activity_counts_a_movement_on_its_day_in_the_sites_time_zone(committed):
     ada = open_account()
     with connection.cursor() as cursor:  # 23:30 on New Year's Eve in UTC is 08:30 on New Year's Day in Tokyo
-        insert_event(cursor, ada, 2, "MoneyDeposited", {"amount": 1234, "currency": "EUR", "memo": ""},
-                     recorded_at="2019-12-31 23:30:00+00")
+        insert_event(
+            cursor,
+            ada,
+            2,
+            "MoneyDeposited",
+            {"amount": 1234, "currency": "EUR", "memo": ""},
+            recorded_at="2019-12-31 23:30:00+00",
+        )
 
     with override_settings(TIME_ZONE="Asia/Tokyo"):
         call_command("rebuild_projections", "daily_activity", "--no-input")
@@ -89,7 +105,8 @@ def test_daily_activity_counts_a_movement_on_its_day_in_the_sites_time_zone(comm
 
     assert tokyo == [(date(2020, 1, 1), 1234)] and verified == []
     assert list(DailyActivity.objects.filter(day__year__lt=2021).values_list("day", "deposits_sum")) == [
-        (date(2019, 12, 31), 1234)]
+        (date(2019, 12, 31), 1234)
+    ]
     assert not ProjectionStatus.objects.get(name="daily_activity").rebuilding
 
 
@@ -97,9 +114,12 @@ def test_a_span_ends_at_its_last_event_in_numeric_transaction_id_order(db):
     # Transactions 9 and 10, long gone, sort first in the log. As text, '9' would sort after '10'.
     with connection.cursor() as cursor:
         for tx_id in (9, 10):
-            cursor.execute("INSERT INTO ledger_event (event_id, stream_id, stream_type, version, type, data,"
-                           " metadata, tx_id) VALUES (%s, %s, 'account', 1, 'NoteTaken', '{}', '{}', %s::text::xid8)"
-                           " RETURNING position", [uuid4(), uuid4(), str(tx_id)])
+            cursor.execute(
+                "INSERT INTO ledger_event (event_id, stream_id, stream_type, version, type, data,"
+                " metadata, tx_id) VALUES (%s, %s, 'account', 1, 'NoteTaken', '{}', '{}', %s::text::xid8)"
+                " RETURNING position",
+                [uuid4(), uuid4(), str(tx_id)],
+            )
         last = cursor.fetchone()[0]
 
     span = runner.next_span(Checkpoint(), 2)

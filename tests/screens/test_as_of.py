@@ -23,14 +23,10 @@ FROZEN = datetime(2026, 3, 9, 8, 15, tzinfo=UTC)
 def account(db) -> UUID:
     """An account with a history at known moments (recorded_at, as an import of history sets it)."""
     account_id = uuid4()
-    execute(OpenAccount(account_id=account_id, owner="Ada As-Of", currency="EUR"), actor="teller",
-            recorded_at=OPENED)
-    execute(Deposit(account_id=account_id, amount=10_000, currency="EUR"), actor="teller",
-            recorded_at=FIRST_DEPOSIT)
-    execute(Deposit(account_id=account_id, amount=2_550, currency="EUR"), actor="teller",
-            recorded_at=SECOND_DEPOSIT)
-    execute(FreezeAccount(account_id=account_id, reason="Card reported stolen"), actor="supervisor",
-            recorded_at=FROZEN)
+    execute(OpenAccount(account_id=account_id, owner="Ada As-Of", currency="EUR"), actor="teller", recorded_at=OPENED)
+    execute(Deposit(account_id=account_id, amount=10_000, currency="EUR"), actor="teller", recorded_at=FIRST_DEPOSIT)
+    execute(Deposit(account_id=account_id, amount=2_550, currency="EUR"), actor="teller", recorded_at=SECOND_DEPOSIT)
+    execute(FreezeAccount(account_id=account_id, reason="Card reported stolen"), actor="supervisor", recorded_at=FROZEN)
     return account_id
 
 
@@ -46,15 +42,18 @@ def figure(page: str, name: str) -> str:
     return found.group(1)
 
 
-@pytest.mark.parametrize(("at", "balance", "status", "events"), [
-    ("2026-03-02T11:59:59+00:00", "0.00 EUR", "open", 1),  # opened, nothing deposited yet
-    ("2026-03-02T12:00:00+00:00", "100.00 EUR", "open", 2),  # the very instant of the deposit counts
-    ("2026-03-04T00:00", "100.00 EUR", "open", 2),  # naive: the site's zone (UTC)
-    ("2026-03-05T18:30:00+02:00", "125.50 EUR", "open", 3),  # 16:30 UTC written in +02:00
-    ("2026-03-05T11:29:59-05:00", "100.00 EUR", "open", 2),  # one second before it, in -05:00
-    ("2026-03-09T08:15:00Z", "125.50 EUR", "frozen", 4),
-    ("2027-01-01T00:00", "125.50 EUR", "frozen", 4),
-])
+@pytest.mark.parametrize(
+    ("at", "balance", "status", "events"),
+    [
+        ("2026-03-02T11:59:59+00:00", "0.00 EUR", "open", 1),  # opened, nothing deposited yet
+        ("2026-03-02T12:00:00+00:00", "100.00 EUR", "open", 2),  # the very instant of the deposit counts
+        ("2026-03-04T00:00", "100.00 EUR", "open", 2),  # naive: the site's zone (UTC)
+        ("2026-03-05T18:30:00+02:00", "125.50 EUR", "open", 3),  # 16:30 UTC written in +02:00
+        ("2026-03-05T11:29:59-05:00", "100.00 EUR", "open", 2),  # one second before it, in -05:00
+        ("2026-03-09T08:15:00Z", "125.50 EUR", "frozen", 4),
+        ("2027-01-01T00:00", "125.50 EUR", "frozen", 4),
+    ],
+)
 def test_the_account_is_shown_as_it_was_at_a_moment(client_for, account, at, balance, status, events):
     page = as_of(client_for(Role.AUDITOR), account, at)
 

@@ -19,24 +19,33 @@ pytestmark = pytest.mark.django_db
 
 def events_of(command_id: str) -> list[tuple[str, dict]]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT type, metadata FROM ledger_event WHERE metadata ->> 'command_id' = %s"
-                       " ORDER BY position", [command_id])
+        cursor.execute(
+            "SELECT type, metadata FROM ledger_event WHERE metadata ->> 'command_id' = %s ORDER BY position",
+            [command_id],
+        )
         return [(type_, json.loads(metadata)) for type_, metadata in cursor.fetchall()]  # jsonb comes as text
 
 
-@pytest.mark.parametrize(("task", "extra", "types"), [
-    ("open", {"owner": "Trail Owner", "currency": "EUR"}, ["AccountOpened"]),
-    ("deposit", {"amount": "5.00"}, ["MoneyDeposited"]),
-    ("withdraw", {"amount": "1.00"}, ["MoneyWithdrawn"]),
-    ("transfer", {"amount": "2.00"}, ["TransferSent", "TransferReceived"]),
-    ("freeze", {"reason": "Checking"}, ["AccountFrozen"]),
-])
+@pytest.mark.parametrize(
+    ("task", "extra", "types"),
+    [
+        ("open", {"owner": "Trail Owner", "currency": "EUR"}, ["AccountOpened"]),
+        ("deposit", {"amount": "5.00"}, ["MoneyDeposited"]),
+        ("withdraw", {"amount": "1.00"}, ["MoneyWithdrawn"]),
+        ("transfer", {"amount": "2.00"}, ["TransferSent", "TransferReceived"]),
+        ("freeze", {"reason": "Checking"}, ["AccountFrozen"]),
+    ],
+)
 def test_a_command_from_a_screen_records_the_signed_in_user_as_its_actor(client_for, task, extra, types):
     account, other = open_account(balance=1_000, actor="someone-else"), open_account(actor="someone-else")
     supervisor = client_for(Role.SUPERVISOR)
     command_id = str(uuid4())
-    data = {"command_id": command_id, "seen_version": str(load_account(account).version),
-            "to_account": str(other), **extra}
+    data = {
+        "command_id": command_id,
+        "seen_version": str(load_account(account).version),
+        "to_account": str(other),
+        **extra,
+    }
 
     response = supervisor.post(url_of(task, account), data)
 

@@ -13,11 +13,23 @@ from ledger.roles import Role
 from tests.write.helpers import event_count, open_account
 
 AMOUNTS = [
-    ("", "Enter an amount"), ("0", "greater than zero"), ("0.00", "greater than zero"), ("-5", "greater than zero"),
-    ("12.345", "at most 2 decimal places"), ("1" + "0" * 30, "larger than"), ("NaN", "plain number"),
-    ("Infinity", "plain number"), ("-Infinity", "greater than zero"), ("1e3", "plain number"),
-    ("١٢٣", "plain number"), ("１２", "plain number"), ("12,5", "plain number"), ("ten", "plain number"),
-    ("9" * 100, "plain number"), ("<b>5</b>", "plain number"), (" ", "Enter an amount"),
+    ("", "Enter an amount"),
+    ("0", "greater than zero"),
+    ("0.00", "greater than zero"),
+    ("-5", "greater than zero"),
+    ("12.345", "at most 2 decimal places"),
+    ("1" + "0" * 30, "larger than"),
+    ("NaN", "plain number"),
+    ("Infinity", "plain number"),
+    ("-Infinity", "greater than zero"),
+    ("1e3", "plain number"),
+    ("١٢٣", "plain number"),
+    ("１２", "plain number"),
+    ("12,5", "plain number"),
+    ("ten", "plain number"),
+    ("9" * 100, "plain number"),
+    ("<b>5</b>", "plain number"),
+    (" ", "Enter an amount"),
 ]
 
 
@@ -39,16 +51,23 @@ def test_a_bad_amount_is_refused_next_to_the_field(supervisor, task, amount, mes
     assert event_count() == before
 
 
-@pytest.mark.parametrize(("data", "field", "message"), [
-    ({"owner": "", "currency": "EUR"}, "owner", "Enter the account owner"),
-    ({"owner": "x" * 121, "currency": "EUR"}, "owner", "120 characters or fewer"),
-    ({"owner": "Ada", "currency": "XXX"}, "currency", "Choose one of the listed currencies"),
-    ({"owner": "Ada", "currency": ""}, "currency", "Choose a currency"),
-    ({"owner": "Ada", "currency": "EUR", "overdraft_limit": "-1"}, "overdraft_limit", "greater than zero"),
-    ({"owner": "Ada", "currency": "EUR", "overdraft_limit": "1e9"}, "overdraft_limit", "plain number"),
-    ({"owner": "Ada", "currency": "EUR", "overdraft_limit": "9" * 40}, "overdraft_limit", "overdraft limit may be at most"),
-    ({"owner": "Ada", "currency": "JPY", "overdraft_limit": "10.5"}, "overdraft_limit", "no decimal places"),
-])
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"owner": "", "currency": "EUR"}, "owner", "Enter the account owner"),
+        ({"owner": "x" * 121, "currency": "EUR"}, "owner", "120 characters or fewer"),
+        ({"owner": "Ada", "currency": "XXX"}, "currency", "Choose one of the listed currencies"),
+        ({"owner": "Ada", "currency": ""}, "currency", "Choose a currency"),
+        ({"owner": "Ada", "currency": "EUR", "overdraft_limit": "-1"}, "overdraft_limit", "greater than zero"),
+        ({"owner": "Ada", "currency": "EUR", "overdraft_limit": "1e9"}, "overdraft_limit", "plain number"),
+        (
+            {"owner": "Ada", "currency": "EUR", "overdraft_limit": "9" * 40},
+            "overdraft_limit",
+            "overdraft limit may be at most",
+        ),
+        ({"owner": "Ada", "currency": "JPY", "overdraft_limit": "10.5"}, "overdraft_limit", "no decimal places"),
+    ],
+)
 def test_bad_details_for_a_new_account_are_refused(supervisor, data, field, message):
     before = event_count()
 
@@ -59,11 +78,17 @@ def test_bad_details_for_a_new_account_are_refused(supervisor, data, field, mess
     assert event_count() == before
 
 
-@pytest.mark.parametrize(("target", "message"), [
-    ("", "Enter the account number"), ("not-a-number", "Enter a full account number"),
-    (str(uuid4()), "There is no account"), ("same", "cannot pay itself"), ("yen", "holds EUR"),
-    ("closed", "is closed"),
-])
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("", "Enter the account number"),
+        ("not-a-number", "Enter a full account number"),
+        (str(uuid4()), "There is no account"),
+        ("same", "cannot pay itself"),
+        ("yen", "holds EUR"),
+        ("closed", "is closed"),
+    ],
+)
 def test_a_transfer_to_a_wrong_account_is_refused(supervisor, target, message):
     account = open_account(balance=10_000)
     targets = {"same": account, "yen": open_account(currency="JPY"), "closed": open_account()}
@@ -71,8 +96,9 @@ def test_a_transfer_to_a_wrong_account_is_refused(supervisor, target, message):
         execute(CloseAccount(account_id=targets["closed"]), actor="supervisor")
     before = event_count()
 
-    response = post(supervisor, f"/accounts/{account}/tasks/transfer/", amount="1.00",
-                    to_account=str(targets.get(target, target)))
+    response = post(
+        supervisor, f"/accounts/{account}/tasks/transfer/", amount="1.00", to_account=str(targets.get(target, target))
+    )
 
     assert response.status_code == 422
     body = response.content.decode()
@@ -110,8 +136,9 @@ def test_missing_and_duplicated_fields_are_refused(supervisor):
     before = event_count()
 
     missing_id = supervisor.post(f"/accounts/{account}/tasks/deposit/", {"amount": "1"})
-    doubled = supervisor.post(f"/accounts/{account}/tasks/deposit/",
-                              {"command_id": str(uuid4()), "amount": ["1", "1000"]})
+    doubled = supervisor.post(
+        f"/accounts/{account}/tasks/deposit/", {"command_id": str(uuid4()), "amount": ["1", "1000"]}
+    )
 
     assert missing_id.status_code == 422 and "reload the page" in missing_id.content.decode()
     assert doubled.status_code == 422 and "sent twice" in doubled.content.decode()
@@ -172,7 +199,8 @@ def test_csrf_is_enforced_for_plain_and_htmx_posts(db, client_for):
 
     client.get(url)  # sets the CSRF cookie, as showing the form does
     token = client.cookies["csrftoken"].value
-    accepted = client.post(url, {"command_id": str(uuid4()), "amount": "1"},
-                           headers={"HX-Request": "true", "X-CSRFToken": token})
+    accepted = client.post(
+        url, {"command_id": str(uuid4()), "amount": "1"}, headers={"HX-Request": "true", "X-CSRFToken": token}
+    )
     assert accepted.status_code == 200 and "HX-Redirect" in accepted.headers
     assert event_count() == before + 1

@@ -26,11 +26,16 @@ print(response.status_code, response.content.decode())
 
 def _health_check_against(database_url: str) -> tuple[int, dict, str]:
     """(status, body, log) of /healthz in a production-configured process on `database_url`."""
-    env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": database_url,
-           "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "health-test-key-" + "x" * 40,
-           "DJANGO_ALLOWED_HOSTS": "testserver", "REDIS_URL": "redis://127.0.0.1:1/0"}
-    done = subprocess.run([sys.executable, "-c", CHECK], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=60)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": database_url,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "health-test-key-" + "x" * 40,
+        "DJANGO_ALLOWED_HOSTS": "testserver",
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+    }
+    done = subprocess.run([sys.executable, "-c", CHECK], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     status, body = done.stdout.strip().splitlines()[-1].split(" ", 1)
     return int(status), json.loads(body), done.stderr

@@ -25,13 +25,12 @@ MARKUP = '<b>"Bold" & Co</b>'
 def test_statement_rows_show_each_line_escaped_with_its_counterparty_linked(client_for):
     teller = client_for(Role.TELLER)
     payer, payee = open_account(balance=10_000, owner=f"Payer {MARKUP}"), open_account(owner="Grace Hopper")
-    execute(Transfer(account_id=payer, to_account_id=payee, amount=2_550, currency="EUR", memo=MARKUP),
-            actor="teller")
+    execute(Transfer(account_id=payer, to_account_id=payee, amount=2_550, currency="EUR", memo=MARKUP), actor="teller")
     execute(Deposit(account_id=payer, amount=1, currency="EUR"), actor="teller")
     runner.catch_up()
 
     page = teller.get(f"/accounts/{payer}/").content.decode()
-    rows = page[page.index("<tbody>"):page.index("</tbody>")]
+    rows = page[page.index("<tbody>") : page.index("</tbody>")]
 
     assert MARKUP not in page and html.escape(MARKUP) in page
     deposit, transfer, opening = rows.split("</tr>")[:3]
@@ -91,4 +90,4 @@ def test_pager_links_keep_the_filters_and_drop_the_wait_after_a_task(client_for)
     assert f'<a href="{following}" hx-get="{following}"' in body
     second = teller.get("/accounts/", {"q": f"pager {tag}", "sort": "owner", "page": "2"}).content.decode()
     assert f"Pager {tag} {PAGE_SIZE:02}" in second and "Page 2 of 2" in second
-    assert '?q=pager+' + tag + '&amp;sort=owner&amp;page=1"' in second
+    assert "?q=pager+" + tag + '&amp;sort=owner&amp;page=1"' in second

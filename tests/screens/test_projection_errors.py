@@ -17,16 +17,20 @@ from projections.models import ProjectionStatus
 pytestmark = pytest.mark.django_db  # rolled back: the stopped projection is this test's only
 
 MESSAGE = "ValueError: invalid literal for int() with base 10: 'twelve'"
-TRACEBACK = ('Traceback (most recent call last):\n  File "/srv/tally-secret-path/projections/projectors/'
-             'statement.py", line 42, in apply\n    amount = int(row["amount"])\n' + MESSAGE)
+TRACEBACK = (
+    'Traceback (most recent call last):\n  File "/srv/tally-secret-path/projections/projectors/'
+    'statement.py", line 42, in apply\n    amount = int(row["amount"])\n' + MESSAGE
+)
 SCREENS = ["/projections/", "/projections/lag/", "/"]
 
 
 @pytest.fixture
 def stopped():
     since = timezone.now() - timedelta(minutes=7)
-    ProjectionStatus.objects.update_or_create(name="statement", defaults={
-        "last_error": f"{MESSAGE}\n\n{TRACEBACK}", "last_error_position": 4242, "last_error_at": since})
+    ProjectionStatus.objects.update_or_create(
+        name="statement",
+        defaults={"last_error": f"{MESSAGE}\n\n{TRACEBACK}", "last_error_position": 4242, "last_error_at": since},
+    )
     return since
 
 
@@ -62,8 +66,9 @@ def test_an_operator_sees_the_traceback(superuser, stopped):
 
 
 def test_a_running_projection_shows_no_error(client_for):
-    ProjectionStatus.objects.update_or_create(name="statement", defaults={
-        "last_error": "", "last_error_position": None, "last_error_at": None})
+    ProjectionStatus.objects.update_or_create(
+        name="statement", defaults={"last_error": "", "last_error_position": None, "last_error_at": None}
+    )
 
     status = client_for(Role.AUDITOR).get("/projections/").content.decode()
 

@@ -75,17 +75,18 @@ def build(prefix: str, accounts: int, lines: int, days: int) -> UUID:
     for i in range(lines - 1):  # the opening deposit is the first line
         other = others[i % len(others)]
         if i % 3 == 0:
-            execute(c.Transfer(account_id=account, to_account_id=other, amount=100 + i, currency="EUR"),
-                    actor="teller")
+            execute(c.Transfer(account_id=account, to_account_id=other, amount=100 + i, currency="EUR"), actor="teller")
         elif i % 3 == 1:
-            execute(c.Transfer(account_id=other, to_account_id=account, amount=50 + i, currency="EUR"),
-                    actor="teller")
+            execute(c.Transfer(account_id=other, to_account_id=account, amount=50 + i, currency="EUR"), actor="teller")
         else:
             execute(c.Deposit(account_id=account, amount=10 + i, currency="EUR"), actor="teller")
     now = timezone.now()
     for day in range(days):
-        execute(c.Deposit(account_id=others[0], amount=1_000, currency="EUR"), actor="teller",
-                recorded_at=now - timedelta(days=day, minutes=5))
+        execute(
+            c.Deposit(account_id=others[0], amount=1_000, currency="EUR"),
+            actor="teller",
+            recorded_at=now - timedelta(days=day, minutes=5),
+        )
     runner.catch_up()
     return account
 

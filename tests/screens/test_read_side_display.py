@@ -44,8 +44,10 @@ def test_a_read_side_that_lags_says_how_far_behind_it_is(client_for, behind):
 def test_a_stopped_projection_is_shown_as_stopped_on_every_page_that_reports_the_read_side(client_for):
     runner.ensure_status_rows(runner.get_projectors())
     ProjectionStatus.objects.filter(name="statement").update(
-        last_error="ValueError: cannot handle MoneyWithdrawn", last_error_position=4242,
-        last_error_at=timezone.now() - timedelta(minutes=3))
+        last_error="ValueError: cannot handle MoneyWithdrawn",
+        last_error_position=4242,
+        last_error_at=timezone.now() - timedelta(minutes=3),
+    )
     teller = client_for(Role.TELLER)
 
     status = teller.get("/projections/").content.decode()

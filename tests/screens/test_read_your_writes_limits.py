@@ -12,9 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from ledger.domain.commands import Deposit
-from ledger.store import Checkpoint
 from ledger.execute import execute
 from ledger.roles import Role
+from ledger.store import Checkpoint
 from projections import queries, runner
 from projections.views import ACCOUNT_PAGE_PROJECTIONS
 from tests.write.helpers import open_account
@@ -26,8 +26,10 @@ def _head() -> tuple[int, int, int]:
     """The first transaction id not yet begun, the newest position, and the newest transaction id
     of an event (a checkpoint of an older transaction is one the projections have passed)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint, max(position),"
-                       " max(tx_id::text::bigint) FROM ledger_event")
+        cursor.execute(
+            "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint, max(position),"
+            " max(tx_id::text::bigint) FROM ledger_event"
+        )
         return cursor.fetchone()
 
 
@@ -45,8 +47,13 @@ def account():
 
 def test_a_checkpoint_beyond_the_head_of_the_log_is_not_waited_for(account):
     xmax, head, newest_tx = _head()
-    beyond = [Checkpoint(newest_tx, head + 1), Checkpoint(newest_tx, head + 10**6), Checkpoint(xmax, 1),
-              Checkpoint(xmax + 10**9, head), Checkpoint(2**64 + 5, 2**70)]
+    beyond = [
+        Checkpoint(newest_tx, head + 1),
+        Checkpoint(newest_tx, head + 10**6),
+        Checkpoint(xmax, 1),
+        Checkpoint(xmax + 10**9, head),
+        Checkpoint(2**64 + 5, 2**70),
+    ]
 
     for checkpoint in beyond:
         started = time.monotonic()
@@ -103,8 +110,10 @@ def test_only_a_few_requests_of_a_process_wait_at_once_the_others_say_processing
         finally:
             connection.close()
 
-    waiters = [threading.Thread(target=wait_on_the_page, args=[client_for(Role.TELLER)])
-               for _ in range(queries.WAITING_REQUESTS)]
+    waiters = [
+        threading.Thread(target=wait_on_the_page, args=[client_for(Role.TELLER)])
+        for _ in range(queries.WAITING_REQUESTS)
+    ]
     for thread in waiters:
         thread.start()
     time.sleep(0.4)  # every waiter is in its wait by now (the wait is 1.5 s)

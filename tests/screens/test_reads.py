@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.timezone import localtime
 
 from ledger.domain.commands import Deposit, Transfer
-from ledger.store import Checkpoint
 from ledger.execute import execute
+from ledger.store import Checkpoint
 from projections import queries, runner
 from projections.models import ProjectionStatus
 from projections.templatetags.money import moment
@@ -74,8 +74,9 @@ def test_the_account_page_waits_for_its_own_read_models_and_not_for_the_dashboar
 
         assert queries.wait_until_projected(head, ACCOUNT_PAGE_PROJECTIONS, timeout=0)
         assert not queries.wait_until_projected(head, timeout=0)
-        assert not queries.wait_until_projected(Checkpoint(head.tx_id, head.position + 1),
-                                                ACCOUNT_PAGE_PROJECTIONS, timeout=0.02)
+        assert not queries.wait_until_projected(
+            Checkpoint(head.tx_id, head.position + 1), ACCOUNT_PAGE_PROJECTIONS, timeout=0.02
+        )
         transaction.set_rollback(True)
     assert queries.account_summary_get(account_id=account).balance == 100
 

@@ -24,9 +24,16 @@ ALLOWED = {
 def post_data(task: str, account, other) -> dict:
     from ledger.execute import load_account
 
-    data = {"command_id": str(uuid4()), "amount": "1.00", "memo": "", "reason": "test",
-            "seen_version": str(load_account(account).version),
-            "owner": "New Owner", "currency": "EUR", "overdraft_limit": ""}
+    data = {
+        "command_id": str(uuid4()),
+        "amount": "1.00",
+        "memo": "",
+        "reason": "test",
+        "seen_version": str(load_account(account).version),
+        "owner": "New Owner",
+        "currency": "EUR",
+        "overdraft_limit": "",
+    }
     if task == "transfer":
         data["to_account"] = str(other)
     return data
@@ -59,9 +66,18 @@ def test_each_role_may_open_and_submit_only_its_own_tasks(client_for, role, task
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", ["/", "/accounts/", "/projections/", "/accounts/open/",
-                                 f"/accounts/{uuid4()}/", f"/accounts/{uuid4()}/tasks/deposit/",
-                                 f"/accounts/{uuid4()}/as-of/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/accounts/",
+        "/projections/",
+        "/accounts/open/",
+        f"/accounts/{uuid4()}/",
+        f"/accounts/{uuid4()}/tasks/deposit/",
+        f"/accounts/{uuid4()}/as-of/",
+    ],
+)
 def test_every_screen_sends_an_anonymous_visitor_to_log_in(url):
     response = Client().get(url)
 

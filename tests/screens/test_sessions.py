@@ -29,7 +29,8 @@ def test_a_signed_in_session_is_read_from_the_database_on_each_request(client_fo
 def test_an_expired_session_signs_nobody_in(client_for):
     teller = client_for(Role.TELLER)
     Session.objects.filter(session_key=teller.cookies["sessionid"].value).update(
-        expire_date=timezone.now() - timedelta(seconds=1))
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
 
     response = teller.get("/accounts/")
 

@@ -14,26 +14,40 @@ from ledger.tasks import ACCOUNT_TASKS
 from tests.write.helpers import event_count, open_account
 
 STATES = [Status.OPEN, Status.FROZEN, Status.CLOSED]
-NOT_ALLOWED = [(task.value, state) for task, spec in ACCOUNT_TASKS.items() for state in STATES
-               if state not in spec.allowed_in]
+NOT_ALLOWED = [
+    (task.value, state) for task, spec in ACCOUNT_TASKS.items() for state in STATES if state not in spec.allowed_in
+]
 ALLOWED = [(task.value, state) for task, spec in ACCOUNT_TASKS.items() for state in spec.allowed_in]
 
 
 def test_the_pairs_under_test_are_the_ones_the_issue_names():
     # Written out once, so a change to the task table is a visible change here too.
-    assert sorted(NOT_ALLOWED) == sorted([
-        ("deposit", Status.CLOSED), ("withdraw", Status.FROZEN), ("withdraw", Status.CLOSED),
-        ("transfer", Status.FROZEN), ("transfer", Status.CLOSED), ("freeze", Status.FROZEN),
-        ("freeze", Status.CLOSED), ("unfreeze", Status.OPEN), ("unfreeze", Status.CLOSED),
-        ("close", Status.CLOSED)])
+    assert sorted(NOT_ALLOWED) == sorted(
+        [
+            ("deposit", Status.CLOSED),
+            ("withdraw", Status.FROZEN),
+            ("withdraw", Status.CLOSED),
+            ("transfer", Status.FROZEN),
+            ("transfer", Status.CLOSED),
+            ("freeze", Status.FROZEN),
+            ("freeze", Status.CLOSED),
+            ("unfreeze", Status.OPEN),
+            ("unfreeze", Status.CLOSED),
+            ("close", Status.CLOSED),
+        ]
+    )
 
 
 def domain_refusal(task: str, state: Status) -> str:
     """What the aggregate says when the task reaches it: the POST is refused by the domain itself."""
     if state is Status.CLOSED:
         return "is closed; no more activity is allowed on it."
-    return {"withdraw": "nothing can leave it", "transfer": "nothing can leave it", "freeze": "is already frozen",
-            "unfreeze": "is not frozen"}[task]
+    return {
+        "withdraw": "nothing can leave it",
+        "transfer": "nothing can leave it",
+        "freeze": "is already frozen",
+        "unfreeze": "is not frozen",
+    }[task]
 
 
 def account_in(state: Status) -> UUID:
@@ -50,13 +64,21 @@ def task_url(account: UUID, task: str) -> str:
 
 
 def shows_a_form(body: str, url: str) -> bool:
-    return f'action="{url}"' in body or f'hx-post="{url}"' in body or 'type="submit"' in body.split(
-        'id="task-form"', 1)[-1]
+    return (
+        f'action="{url}"' in body
+        or f'hx-post="{url}"' in body
+        or 'type="submit"' in body.split('id="task-form"', 1)[-1]
+    )
 
 
 def valid_data(account: UUID) -> dict[str, str]:
-    return {"command_id": str(uuid4()), "amount": "1.00", "to_account": str(open_account()),
-            "seen_version": str(load_account(account).version), "reason": "checks"}
+    return {
+        "command_id": str(uuid4()),
+        "amount": "1.00",
+        "to_account": str(open_account()),
+        "seen_version": str(load_account(account).version),
+        "reason": "checks",
+    }
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
@@ -76,8 +98,7 @@ def test_a_task_the_state_does_not_allow_shows_the_refusal_and_no_form(superviso
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 @pytest.mark.parametrize(("task", "state"), NOT_ALLOWED)
-def test_a_task_the_state_does_not_allow_is_refused_when_posted_and_records_nothing(supervisor, task, state,
-                                                                                   htmx):
+def test_a_task_the_state_does_not_allow_is_refused_when_posted_and_records_nothing(supervisor, task, state, htmx):
     account = account_in(state)
     url = task_url(account, task)
     data = valid_data(account)
@@ -108,11 +129,14 @@ def test_a_transfer_across_currencies_says_which_account_holds_which(supervisor,
     account, other = open_account(currency=source, balance=10_000), open_account(currency=target)
     before = event_count()
 
-    response = supervisor.post(task_url(account, "transfer"),
-                               {"command_id": str(uuid4()), "amount": "1", "to_account": str(other)})
+    response = supervisor.post(
+        task_url(account, "transfer"), {"command_id": str(uuid4()), "amount": "1", "to_account": str(other)}
+    )
 
     body = response.content.decode()
     assert response.status_code == 422 and event_count() == before
-    assert (f"This account holds {source} and the account to transfer to holds {target}; money can only be "
-            "transferred between accounts in the same currency.") in body
+    assert (
+        f"This account holds {source} and the account to transfer to holds {target}; money can only be "
+        "transferred between accounts in the same currency."
+    ) in body
     assert 'id="err_to_account"' in body

@@ -23,8 +23,15 @@ def own_connection(*, autocommit: bool = False, dbname: str | None = None) -> ps
 
 def new_event(stream_id, version, type_="NoteTaken", data=None, schema_version=1):
     """A raw event of a type no projector handles, so committed ones never reach the read models."""
-    return NewEvent(event_id=uuid4(), stream_id=stream_id, stream_type="account", version=version,
-                    type=type_, schema_version=schema_version,
-                    data=data if data is not None else {"account_id": str(stream_id), "amount": version,
-                                                        "currency": "EUR", "memo": ""},
-                    metadata={"actor": "test"})
+    return NewEvent(
+        event_id=uuid4(),
+        stream_id=stream_id,
+        stream_type="account",
+        version=version,
+        type=type_,
+        schema_version=schema_version,
+        data=data
+        if data is not None
+        else {"account_id": str(stream_id), "amount": version, "currency": "EUR", "memo": ""},
+        metadata={"actor": "test"},
+    )

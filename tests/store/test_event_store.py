@@ -12,7 +12,6 @@ from django.db import DatabaseError, connection, transaction
 from ledger import store
 from tests.store.helpers import new_event
 
-
 pytestmark = pytest.mark.django_db
 
 
@@ -85,25 +84,28 @@ def test_an_old_event_shape_is_upcast_on_read_and_never_rewritten():
 
     assert (event.schema_version, event.data["overdraft_limit"]) == (2, 0)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT schema_version, data->'overdraft_limit' FROM ledger_event WHERE stream_id = %s",
-                       [stream])
+        cursor.execute(
+            "SELECT schema_version, data->'overdraft_limit' FROM ledger_event WHERE stream_id = %s", [stream]
+        )
         assert cursor.fetchone() == (1, None)
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE ledger_event SET data = '{}' WHERE stream_id = %s",
-    "DELETE FROM ledger_event WHERE stream_id = %s",
-    "TRUNCATE ledger_event",
-    "UPDATE ledger_command SET fingerprint = 'x'",
-    "DELETE FROM ledger_command",
-    "TRUNCATE ledger_command CASCADE",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE ledger_event SET data = '{}' WHERE stream_id = %s",
+        "DELETE FROM ledger_event WHERE stream_id = %s",
+        "TRUNCATE ledger_event",
+        "UPDATE ledger_command SET fingerprint = 'x'",
+        "DELETE FROM ledger_command",
+        "TRUNCATE ledger_command CASCADE",
+    ],
+)
 def test_recorded_history_cannot_be_changed_even_by_the_apps_own_database_user(statement):
     stream = uuid4()
     store.append([new_event(stream, 1)], command=(uuid4(), "Deposit", "x"))
 
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(statement, [stream] if "%s" in statement else None)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement, [stream] if "%s" in statement else None)
 
     assert store.read_stream(stream)[0].data["amount"] == 1

@@ -32,8 +32,11 @@ def test_an_event_committed_late_with_a_lower_position_is_not_skipped(committed)
     checkpoint = store.Checkpoint(start[-1].tx_id, start[-1].position) if start else store.Checkpoint()
 
     with own_connection() as slow:  # takes a position first, commits last
-        slow.execute("INSERT INTO ledger_event (event_id, stream_id, stream_type, version, type, data, metadata)"
-                     " VALUES (%s, %s, 'account', 1, 'NoteTaken', '{}', '{}')", [uuid4(), slow_stream])
+        slow.execute(
+            "INSERT INTO ledger_event (event_id, stream_id, stream_type, version, type, data, metadata)"
+            " VALUES (%s, %s, 'account', 1, 'NoteTaken', '{}', '{}')",
+            [uuid4(), slow_stream],
+        )
         store.append([new_event(fast_stream, 1)])
 
         seen = store.read_all(checkpoint)

@@ -15,19 +15,24 @@ from ledger.store.upcasting import CURRENT_VIEW, UPCASTERS, current_view_sql, up
 
 pytestmark = pytest.mark.django_db  # rolled back: the old-shape rows never stay
 
-JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.text(max_size=20),
-                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                                      max_size=3), max_leaves=8)
-PAYLOADS = st.dictionaries(st.text(min_size=1, max_size=12),
-                           JSON_VALUES, max_size=6).filter(lambda d: "\\u0000" not in json.dumps(d))  # jsonb holds no NUL
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**12), 10**12) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+PAYLOADS = st.dictionaries(st.text(min_size=1, max_size=12), JSON_VALUES, max_size=6).filter(
+    lambda d: "\\u0000" not in json.dumps(d)
+)  # jsonb holds no NUL
 
 
 def through_the_view(type_: str, schema_version: int, data: dict) -> tuple[int, dict]:
     with transaction.atomic(), connection.cursor() as cursor:  # a savepoint per example
-        cursor.execute("""INSERT INTO ledger_event (event_id, stream_id, stream_type, version, type, schema_version,
+        cursor.execute(
+            """INSERT INTO ledger_event (event_id, stream_id, stream_type, version, type, schema_version,
                                                     data, metadata)
                           VALUES (%s, %s, 'account', 1, %s, %s, %s, '{}') RETURNING position""",
-                       [uuid4(), uuid4(), type_, schema_version, json.dumps(data)])
+            [uuid4(), uuid4(), type_, schema_version, json.dumps(data)],
+        )
         position = cursor.fetchone()[0]
         cursor.execute(f"SELECT schema_version, data FROM {CURRENT_VIEW} WHERE position = %s", [position])
         version, text = cursor.fetchone()
@@ -42,7 +47,8 @@ def test_the_projectors_view_upcasts_every_old_payload_as_python_does(upcaster, 
 
     assert through_the_view(upcaster.event_type, upcaster.from_version, data) == expected, (
         f"The SQL half of the upcaster {upcaster.event_type} v{upcaster.from_version} in "
-        "ledger/store/upcasting.py does not do what its Python half does")
+        "ledger/store/upcasting.py does not do what its Python half does"
+    )
 
 
 def test_a_current_payload_passes_the_view_unchanged():

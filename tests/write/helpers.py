@@ -10,11 +10,18 @@ from ledger.domain.commands import Deposit, OpenAccount
 from ledger.execute import execute
 
 
-def open_account(*, currency: str = "EUR", balance: int = 0, overdraft_limit: int = 0,
-                 owner: str = "Ada Lovelace", actor: str = "teller") -> UUID:
+def open_account(
+    *,
+    currency: str = "EUR",
+    balance: int = 0,
+    overdraft_limit: int = 0,
+    owner: str = "Ada Lovelace",
+    actor: str = "teller",
+) -> UUID:
     account_id = uuid4()
-    execute(OpenAccount(account_id=account_id, owner=owner, currency=currency,
-                        overdraft_limit=overdraft_limit), actor=actor)
+    execute(
+        OpenAccount(account_id=account_id, owner=owner, currency=currency, overdraft_limit=overdraft_limit), actor=actor
+    )
     if balance:
         execute(Deposit(account_id=account_id, amount=balance, currency=currency), actor=actor)
     return account_id

@@ -18,7 +18,7 @@ from uuid import UUID, uuid4
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -26,7 +26,6 @@ from ledger.domain import commands as c  # noqa: E402
 from ledger.domain.errors import DomainError  # noqa: E402
 from ledger.execute import execute, load_account  # noqa: E402
 from tests.write.races import WRITE_LOG, RaceCounter  # noqa: E402
-
 
 races = RaceCounter()
 write_log = logging.getLogger(WRITE_LOG)
@@ -37,10 +36,11 @@ write_log.addHandler(races)
 plan = json.loads(os.environ["STRESS_PLAN"])
 rng = random.Random(plan["seed"])
 accounts = [UUID(a) for a in plan["accounts"]]
-shared = [c.Deposit(account_id=UUID(a), command_id=UUID(cid), amount=amount, currency="EUR", memo="shared")
-          for cid, a, amount in plan["shared"]]
-report = {"accepted": [], "refused": Counter(), "refused_ids": [], "replayed": 0, "replay_mismatch": 0,
-          "attempts": 0}
+shared = [
+    c.Deposit(account_id=UUID(a), command_id=UUID(cid), amount=amount, currency="EUR", memo="shared")
+    for cid, a, amount in plan["shared"]
+]
+report = {"accepted": [], "refused": Counter(), "refused_ids": [], "replayed": 0, "replay_mismatch": 0, "attempts": 0}
 first_answer: dict[UUID, tuple[int, int]] = {}
 done: list[c.Command] = []
 

@@ -51,8 +51,7 @@ def test_concurrent_transfers_are_all_or_nothing_and_conserve_money(committed):
     def transfer(step):
         source, target = step
         try:
-            execute(Transfer(account_id=source, to_account_id=target, amount=1_000, currency="EUR"),
-                    actor="teller")
+            execute(Transfer(account_id=source, to_account_id=target, amount=1_000, currency="EUR"), actor="teller")
             return "done"
         except errors.InsufficientFunds:
             return "refused"

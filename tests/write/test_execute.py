@@ -8,8 +8,7 @@ from uuid import uuid4
 import pytest
 from django.db import connection, transaction
 
-from ledger import store
-from ledger import hooks
+from ledger import hooks, store
 from ledger.domain import errors
 from ledger.domain.account import fold
 from ledger.domain.commands import Deposit, FreezeAccount, Transfer, Withdraw
@@ -28,9 +27,14 @@ def test_every_event_carries_who_what_and_why():
 
     sent, received = store.read_stream(ada)[-1], store.read_stream(bob)[-1]
     assert sent.position < received.position == result.position
-    assert sent.metadata == {"actor": "teller", "command_id": str(command.command_id), "command": "Transfer",
-                             "correlation_id": str(correlation), "causation_id": str(command.command_id),
-                             "source": "web"}
+    assert sent.metadata == {
+        "actor": "teller",
+        "command_id": str(command.command_id),
+        "command": "Transfer",
+        "correlation_id": str(correlation),
+        "causation_id": str(command.command_id),
+        "source": "web",
+    }
     assert received.metadata["causation_id"] == str(sent.event_id)  # the credit happens because of the debit
     assert received.metadata["correlation_id"] == str(correlation)
 
@@ -65,8 +69,7 @@ def test_the_same_command_id_with_other_details_is_refused():
     execute(deposit, actor="teller")
 
     with pytest.raises(IdempotencyConflict, match="different details"):
-        execute(Deposit(account_id=ada, amount=9999, currency="EUR", command_id=deposit.command_id),
-                actor="teller")
+        execute(Deposit(account_id=ada, amount=9999, currency="EUR", command_id=deposit.command_id), actor="teller")
 
     assert load_account(ada).balance == 2500
 

@@ -18,23 +18,40 @@ from tests.write.helpers import open_account
 
 RACES = {
     # name: (opening balance, the two commands, their outcomes in either order, the balance after)
-    "two deposits": (0, lambda a, v: [c.Deposit(account_id=a, amount=100, currency="EUR"),
-                                       c.Deposit(account_id=a, amount=250, currency="EUR")],
-                     ["committed", "committed"], 350),
+    "two deposits": (
+        0,
+        lambda a, v: [
+            c.Deposit(account_id=a, amount=100, currency="EUR"),
+            c.Deposit(account_id=a, amount=250, currency="EUR"),
+        ],
+        ["committed", "committed"],
+        350,
+    ),
     "two withdrawals of the whole balance": (
-        500, lambda a, v: [c.Withdraw(account_id=a, amount=500, currency="EUR"),
-                           c.Withdraw(account_id=a, amount=500, currency="EUR")],
-        ["InsufficientFunds", "committed"], 0),
+        500,
+        lambda a, v: [
+            c.Withdraw(account_id=a, amount=500, currency="EUR"),
+            c.Withdraw(account_id=a, amount=500, currency="EUR"),
+        ],
+        ["InsufficientFunds", "committed"],
+        0,
+    ),
     "a freeze and a close decided on the same page": (
-        0, lambda a, v: [c.FreezeAccount(account_id=a, expected_version=v),
-                         c.CloseAccount(account_id=a, expected_version=v)],
-        ["StaleView", "committed"], 0),
+        0,
+        lambda a, v: [
+            c.FreezeAccount(account_id=a, expected_version=v),
+            c.CloseAccount(account_id=a, expected_version=v),
+        ],
+        ["StaleView", "committed"],
+        0,
+    ),
 }
 
 
 @pytest.mark.parametrize("race", RACES)
 def test_two_commands_racing_at_the_same_version_lose_nothing_one_commits_and_the_other_is_retried(
-        committed, monkeypatch, races, race):
+    committed, monkeypatch, races, race
+):
     balance, make, expected, balance_after = RACES[race]
     account = open_account(balance=balance)
     version = load_account(account).version
@@ -62,8 +79,10 @@ def test_two_commands_racing_at_the_same_version_lose_nothing_one_commits_and_th
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=send, args=(f"racer-{i}", cmd), name=f"racer-{i}")
-               for i, cmd in enumerate((first, second))]
+    threads = [
+        threading.Thread(target=send, args=(f"racer-{i}", cmd), name=f"racer-{i}")
+        for i, cmd in enumerate((first, second))
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -62,20 +62,41 @@ def replay_checking_the_rules(account_id: UUID) -> domain.Account:
 
 @pytest.mark.slow
 def test_thousands_of_random_conflicting_commands_from_four_processes_keep_every_invariant(committed, figures):
-    accounts = [open_account(balance=100_000, overdraft_limit=10_000 if i < 4 else 0, owner=f"Stress {i}")
-                for i in range(ACCOUNTS)]
-    setup_commands = {cid for (cid,) in fetch(
-        "SELECT DISTINCT metadata->>'command_id' FROM ledger_event WHERE stream_id = ANY(%s)", [accounts])}
+    accounts = [
+        open_account(balance=100_000, overdraft_limit=10_000 if i < 4 else 0, owner=f"Stress {i}")
+        for i in range(ACCOUNTS)
+    ]
+    setup_commands = {
+        cid
+        for (cid,) in fetch(
+            "SELECT DISTINCT metadata->>'command_id' FROM ledger_event WHERE stream_id = ANY(%s)", [accounts]
+        )
+    }
     # The same 40 deposits are sent by every process, each at its own moment: each must apply once.
     shared = [[str(uuid4()), str(accounts[i % ACCOUNTS]), 100 + i] for i in range(40)]
     started = time.monotonic()
     processes = [
-        subprocess.Popen([sys.executable, str(HERE / "stress_worker.py")], cwd=ROOT, text=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         env={**child_env(DEAD_REDIS), "STRESS_PLAN": json.dumps({
-                             "accounts": [str(a) for a in accounts], "commands": COMMANDS_EACH, "seed": seed,
-                             "shared": shared, "closer": seed == 0})})
-        for seed in range(PROCESSES)]
+        subprocess.Popen(
+            [sys.executable, str(HERE / "stress_worker.py")],
+            cwd=ROOT,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={
+                **child_env(DEAD_REDIS),
+                "STRESS_PLAN": json.dumps(
+                    {
+                        "accounts": [str(a) for a in accounts],
+                        "commands": COMMANDS_EACH,
+                        "seed": seed,
+                        "shared": shared,
+                        "closer": seed == 0,
+                    }
+                ),
+            },
+        )
+        for seed in range(PROCESSES)
+    ]
     try:
         outputs = [p.communicate(timeout=150) for p in processes]
     finally:
@@ -91,8 +112,12 @@ def test_thousands_of_random_conflicting_commands_from_four_processes_keep_every
     # Every accepted command is in the store once; no refused command left a trace.
     accepted = [cid for r in reports for cid, _ in r["accepted"]]
     refused = {cid for r in reports for cid in r["refused_ids"]}
-    in_store = {cid for (cid,) in fetch(
-        "SELECT DISTINCT metadata->>'command_id' FROM ledger_event WHERE stream_id = ANY(%s)", [accounts])}
+    in_store = {
+        cid
+        for (cid,) in fetch(
+            "SELECT DISTINCT metadata->>'command_id' FROM ledger_event WHERE stream_id = ANY(%s)", [accounts]
+        )
+    }
     assert len(accepted) == len(set(accepted)), "a command was applied twice"
     assert in_store - setup_commands == set(accepted)
     never_accepted = refused - set(accepted)  # (a command refused once may be accepted when sent again)
@@ -104,25 +129,40 @@ def test_thousands_of_random_conflicting_commands_from_four_processes_keep_every
 
     # One command id, one command row, one transaction, and the row points at the command's last event;
     # across the whole store, no command id's events span two transactions.
-    assert fetch("""
+    assert (
+        fetch(
+            """
         SELECT e.metadata->>'command_id' FROM ledger_event e
           LEFT JOIN ledger_command c ON c.command_id = (e.metadata->>'command_id')::uuid
          WHERE e.stream_id = ANY(%s)
          GROUP BY 1 HAVING count(DISTINCT e.tx_id) <> 1 OR count(c.command_id) <> count(*)
-             OR bool_or(c.tx_id <> e.tx_id) OR max(e.position) <> max(c.position)""", [accounts]) == []
-    assert fetch("""SELECT metadata->>'command_id' FROM ledger_event WHERE metadata ? 'command_id'
-                    GROUP BY 1 HAVING count(DISTINCT tx_id) > 1""") == []
+             OR bool_or(c.tx_id <> e.tx_id) OR max(e.position) <> max(c.position)""",
+            [accounts],
+        )
+        == []
+    )
+    assert (
+        fetch("""SELECT metadata->>'command_id' FROM ledger_event WHERE metadata ? 'command_id'
+                    GROUP BY 1 HAVING count(DISTINCT tx_id) > 1""")
+        == []
+    )
     # No stream in the store has a hole in its versions.
-    assert fetch("""SELECT stream_id FROM ledger_event GROUP BY stream_id
-                    HAVING min(version) <> 1 OR max(version) <> count(*)""") == []
+    assert (
+        fetch("""SELECT stream_id FROM ledger_event GROUP BY stream_id
+                    HAVING min(version) <> 1 OR max(version) <> count(*)""")
+        == []
+    )
 
     # Money: the balances add up to what came in minus what went out; transfers made or lost none.
-    (deposited, withdrawn, sent, received), = fetch("""
+    ((deposited, withdrawn, sent, received),) = fetch(
+        """
         SELECT coalesce(sum((data->>'amount')::bigint) FILTER (WHERE type = 'MoneyDeposited'), 0),
                coalesce(sum((data->>'amount')::bigint) FILTER (WHERE type = 'MoneyWithdrawn'), 0),
                coalesce(sum((data->>'amount')::bigint) FILTER (WHERE type = 'TransferSent'), 0),
                coalesce(sum((data->>'amount')::bigint) FILTER (WHERE type = 'TransferReceived'), 0)
-          FROM ledger_event WHERE stream_id = ANY(%s)""", [accounts])
+          FROM ledger_event WHERE stream_id = ANY(%s)""",
+        [accounts],
+    )
     folded = {a: replay_checking_the_rules(a) for a in accounts}
     assert sent == received
     assert sum(s.balance for s in folded.values()) == deposited - withdrawn
@@ -132,7 +172,12 @@ def test_thousands_of_random_conflicting_commands_from_four_processes_keep_every
         assert load_account(a) == state
         summary = AccountSummary.objects.get(account_id=a)
         assert (summary.balance, summary.status, summary.version, summary.overdraft_limit, summary.available) == (
-            state.balance, state.status.value, state.version, state.overdraft_limit, state.available)
+            state.balance,
+            state.status.value,
+            state.version,
+            state.overdraft_limit,
+            state.available,
+        )
         last_line = StatementLine.objects.filter(account_id=a).order_by("-version").first()
         assert last_line.balance_after == state.balance
     verified = StringIO()
@@ -146,8 +191,16 @@ def test_thousands_of_random_conflicting_commands_from_four_processes_keep_every
     assert refusals["StaleView"] and refusals["InsufficientFunds"] and refusals["AccountIsClosed"]
     events = fetch("SELECT count(*) FROM ledger_event WHERE stream_id = ANY(%s)", [accounts])[0][0]
     figures["stress"] = {
-        "processes": PROCESSES, "accounts": ACCOUNTS, "commands_executed": sum(r["attempts"] for r in reports),
-        "accepted": len(accepted), "accepted_by_kind": dict(kinds), "refused": dict(refusals),
-        "replayed": sum(r["replayed"] for r in reports), "conflicts_retried": races_lost,
-        "events_written": events, "closed_accounts": sum(s.status is domain.Status.CLOSED for s in folded.values()),
-        "seconds": round(elapsed, 1), "verify_output": verified.getvalue().strip().splitlines()}
+        "processes": PROCESSES,
+        "accounts": ACCOUNTS,
+        "commands_executed": sum(r["attempts"] for r in reports),
+        "accepted": len(accepted),
+        "accepted_by_kind": dict(kinds),
+        "refused": dict(refusals),
+        "replayed": sum(r["replayed"] for r in reports),
+        "conflicts_retried": races_lost,
+        "events_written": events,
+        "closed_accounts": sum(s.status is domain.Status.CLOSED for s in folded.values()),
+        "seconds": round(elapsed, 1),
+        "verify_output": verified.getvalue().strip().splitlines(),
+    }

@@ -14,33 +14,73 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from config.middleware import ReadableHtmxDetails
-
 from ledger.execute import load_account
 from ledger.roles import Role
 from ledger.views import account_task
 from tests.screens.helpers import make_user
 from tests.write.helpers import event_count, open_account
 
-HEADERS = ["HX-Current-URL", "HX-Current-URL-URI-AutoEncoded", "HX-Target", "HX-Trigger", "HX-Trigger-Name",
-           "HX-Boosted", "HX-Prompt", "HX-History-Restore-Request", "HX-Request-Type", "HX-Source",
-           "Triggering-Event"]
+HEADERS = [
+    "HX-Current-URL",
+    "HX-Current-URL-URI-AutoEncoded",
+    "HX-Target",
+    "HX-Trigger",
+    "HX-Trigger-Name",
+    "HX-Boosted",
+    "HX-Prompt",
+    "HX-History-Restore-Request",
+    "HX-Request-Type",
+    "HX-Source",
+    "Triggering-Event",
+]
 # "{account}" becomes the account's own page, so the in-place (panel) answer is reached too.
-AWKWARD = ["true", "http://[", "http://[::1", "https://[v1.x]/", "http://\uff03/", "http://a\u2100b/",
-           "http://testserver/accounts/{account}/", "http://testserver/accounts/{account}/\x00",
-           "/accounts/{account}/", "http://testserver:99999999/accounts/{account}/", "%", "%ZZ", "%00", "%C3%28",
-           "http%3A%2F%2F%5B", "\x00", "\r\n", "\x7f\x85", "é", "日本", "[" * 5000, '{"a": ' * 3000, ""]
+AWKWARD = [
+    "true",
+    "http://[",
+    "http://[::1",
+    "https://[v1.x]/",
+    "http://\uff03/",
+    "http://a\u2100b/",
+    "http://testserver/accounts/{account}/",
+    "http://testserver/accounts/{account}/\x00",
+    "/accounts/{account}/",
+    "http://testserver:99999999/accounts/{account}/",
+    "%",
+    "%ZZ",
+    "%00",
+    "%C3%28",
+    "http%3A%2F%2F%5B",
+    "\x00",
+    "\r\n",
+    "\x7f\x85",
+    "é",
+    "日本",
+    "[" * 5000,
+    '{"a": ' * 3000,
+    "",
+]
 values = st.one_of(st.sampled_from(AWKWARD), st.text(), st.text(st.characters(max_codepoint=0xFF)))
-urls = st.one_of(values, st.builds(str.__add__, st.sampled_from(["http://", "https://[", "http://testserver/", "//"]),
-                                   st.text()))
-headers = st.fixed_dictionaries({"HX-Request": st.one_of(st.just("true"), values), "HX-Current-URL": urls},
-                                optional={name: values for name in HEADERS[1:]})
+urls = st.one_of(
+    values, st.builds(str.__add__, st.sampled_from(["http://", "https://[", "http://testserver/", "//"]), st.text())
+)
+headers = st.fixed_dictionaries(
+    {"HX-Request": st.one_of(st.just("true"), values), "HX-Current-URL": urls},
+    optional=dict.fromkeys(HEADERS[1:], values),
+)
 # Found by hand before this test existed; kept so that every run tries them.
-KNOWN = [{"HX-Request": "true", "HX-Current-URL": "http://["},
-         {"HX-Request": "true", "HX-Current-URL": "http://\uff03/"},
-         {"HX-Request": "true", "HX-Current-URL": "http://testserver/accounts/{account}/",
-          "HX-Target": "\x00", "Triggering-Event": "[" * 5000}]
-PROPERTY = settings(max_examples=60, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+KNOWN = [
+    {"HX-Request": "true", "HX-Current-URL": "http://["},
+    {"HX-Request": "true", "HX-Current-URL": "http://\uff03/"},
+    {
+        "HX-Request": "true",
+        "HX-Current-URL": "http://testserver/accounts/{account}/",
+        "HX-Target": "\x00",
+        "Triggering-Event": "[" * 5000,
+    },
+]
+PROPERTY = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 
 def for_account(sent: dict[str, str], account: UUID) -> dict[str, str]:
@@ -50,7 +90,8 @@ def for_account(sent: dict[str, str], account: UUID) -> dict[str, str]:
 def redirected_to_account(response, account: UUID) -> bool:
     """A 303 for a plain form, or an HTMX redirect / location for an HTMX one; all to the account page."""
     target = {303: "Location"}.get(response.status_code) or next(
-        (h for h in ("HX-Redirect", "HX-Location") if response.status_code == 200 and h in response), None)
+        (h for h in ("HX-Redirect", "HX-Location") if response.status_code == 200 and h in response), None
+    )
     return target is not None and f"/accounts/{account}/?after=" in response[target]
 
 
@@ -70,8 +111,11 @@ def test_a_deposit_with_any_htmx_headers_is_recorded_once_and_answered_with_its_
     account = open_account()
     command_id = str(uuid4())
 
-    response = supervisor.post(f"/accounts/{account}/tasks/deposit/",
-                               {"command_id": command_id, "amount": "12.50"}, headers=for_account(sent, account))
+    response = supervisor.post(
+        f"/accounts/{account}/tasks/deposit/",
+        {"command_id": command_id, "amount": "12.50"},
+        headers=for_account(sent, account),
+    )
 
     assert redirected_to_account(response, account), (response.status_code, dict(response.headers))
     assert event_count(command_id=command_id) == 1
@@ -86,19 +130,31 @@ def test_a_deposit_with_any_htmx_headers_is_recorded_once_and_answered_with_its_
 def test_no_task_answers_5xx_whatever_its_htmx_headers(supervisor, sent):
     account, other = open_account(balance=10_000), open_account()
     sent = for_account(sent, account)
-    steps = [("deposit", {"amount": "1.00"}), ("withdraw", {"amount": "1.00"}),
-             ("transfer", {"amount": "1.00", "to_account": str(other)}), ("freeze", {}), ("unfreeze", {}),
-             ("close", {})]
+    steps = [
+        ("deposit", {"amount": "1.00"}),
+        ("withdraw", {"amount": "1.00"}),
+        ("transfer", {"amount": "1.00", "to_account": str(other)}),
+        ("freeze", {}),
+        ("unfreeze", {}),
+        ("close", {}),
+    ]
 
-    answers = [supervisor.get("/accounts/open/", headers=sent),
-               supervisor.post("/accounts/open/", {"command_id": str(uuid4()), "owner": "Ada", "currency": "EUR"},
-                               headers=sent),
-               supervisor.get(f"/accounts/{account}/", headers=sent)]
+    answers = [
+        supervisor.get("/accounts/open/", headers=sent),
+        supervisor.post(
+            "/accounts/open/", {"command_id": str(uuid4()), "owner": "Ada", "currency": "EUR"}, headers=sent
+        ),
+        supervisor.get(f"/accounts/{account}/", headers=sent),
+    ]
     for task, data in steps:
         answers.append(supervisor.get(f"/accounts/{account}/tasks/{task}/", headers=sent))
-        answers.append(supervisor.post(f"/accounts/{account}/tasks/{task}/",
-                                       {"command_id": str(uuid4()), "seen_version": load_account(account).version,
-                                        "reason": "checks", **data}, headers=sent))
+        answers.append(
+            supervisor.post(
+                f"/accounts/{account}/tasks/{task}/",
+                {"command_id": str(uuid4()), "seen_version": load_account(account).version, "reason": "checks", **data},
+                headers=sent,
+            )
+        )
 
     assert [a.status_code for a in answers if a.status_code >= 500] == []
 
@@ -136,8 +192,9 @@ def test_a_recorded_command_is_answered_with_its_redirect_even_if_choosing_the_a
     account = open_account()
     command_id = str(uuid4())
 
-    response = account_task(view_request(BrokenHtmx(), account, {"command_id": command_id, "amount": "1.00"}),
-                            account, "deposit")
+    response = account_task(
+        view_request(BrokenHtmx(), account, {"command_id": command_id, "amount": "1.00"}), account, "deposit"
+    )
 
     assert response.status_code == 303 and f"/accounts/{account}/?after=" in response["Location"]
     assert event_count(command_id=command_id) == 1
@@ -146,25 +203,38 @@ def test_a_recorded_command_is_answered_with_its_redirect_even_if_choosing_the_a
 def test_an_unparsable_current_url_still_lets_a_status_task_through(supervisor):
     account = open_account()
 
-    response = supervisor.post(f"/accounts/{account}/tasks/freeze/",
-                               {"command_id": str(uuid4()), "seen_version": 1, "reason": "checks"},
-                               headers={"HX-Request": "true", "HX-Current-URL": "http://["})
+    response = supervisor.post(
+        f"/accounts/{account}/tasks/freeze/",
+        {"command_id": str(uuid4()), "seen_version": 1, "reason": "checks"},
+        headers={"HX-Request": "true", "HX-Current-URL": "http://["},
+    )
 
     assert response.status_code == 200 and "HX-Redirect" in response
     assert load_account(account).status.value == "frozen"
 
 
-ATTRIBUTES = {"HX-Current-URL": "current_url", "HX-Target": "target", "HX-Trigger": "trigger",
-              "HX-Trigger-Name": "trigger_name", "HX-Prompt": "prompt", "HX-Source": "source",
-              "HX-Request-Type": "request_type"}
+ATTRIBUTES = {
+    "HX-Current-URL": "current_url",
+    "HX-Target": "target",
+    "HX-Trigger": "trigger",
+    "HX-Trigger-Name": "trigger_name",
+    "HX-Prompt": "prompt",
+    "HX-Source": "source",
+    "HX-Request-Type": "request_type",
+}
 
 
 def details(**headers: str) -> ReadableHtmxDetails:
     return ReadableHtmxDetails(RequestFactory().get("/", headers={"HX-Request": "true", **headers}))
 
 
-@given(header=st.sampled_from(sorted(ATTRIBUTES)), before=st.text(), control=st.characters(
-    codec="utf-8", categories=["Cc"]), after=st.text(), encoded=st.booleans())
+@given(
+    header=st.sampled_from(sorted(ATTRIBUTES)),
+    before=st.text(),
+    control=st.characters(codec="utf-8", categories=["Cc"]),
+    after=st.text(),
+    encoded=st.booleans(),
+)
 def test_an_hx_header_holding_a_control_character_reads_as_absent(header, before, control, after, encoded):
     value = before + control + after
     sent = {header: quote(value) if encoded else value}
@@ -174,16 +244,32 @@ def test_an_hx_header_holding_a_control_character_reads_as_absent(header, before
     assert getattr(details(**sent), ATTRIBUTES[header]) is None
 
 
-@pytest.mark.parametrize("url", ["http://[", "http://[::1", "http://[zz]/", "http://a]b/", "http://\uff03/",
-                                 "http://testserver:99999999/", "http://testserver/accounts/é/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[",
+        "http://[::1",
+        "http://[zz]/",
+        "http://a]b/",
+        "http://\uff03/",
+        "http://testserver:99999999/",
+        "http://testserver/accounts/é/",
+    ],
+)
 def test_a_current_url_that_does_not_parse_reads_as_absent(url):
     assert details(**{"HX-Current-URL": url}).current_url is None
 
 
 def test_readable_headers_read_as_sent():
-    htmx = details(**{"HX-Current-URL": "http://testserver/accounts/6f1c/?page=2", "HX-Target": "statement",
-                      "HX-Prompt": "caf%C3%A9 %E6%97%A5%E6%9C%AC", "HX-Prompt-URI-AutoEncoded": "true",
-                      "Triggering-Event": '{"type": "click"}'})
+    htmx = details(
+        **{
+            "HX-Current-URL": "http://testserver/accounts/6f1c/?page=2",
+            "HX-Target": "statement",
+            "HX-Prompt": "caf%C3%A9 %E6%97%A5%E6%9C%AC",
+            "HX-Prompt-URI-AutoEncoded": "true",
+            "Triggering-Event": '{"type": "click"}',
+        }
+    )
 
     assert bool(htmx) and htmx.current_url == "http://testserver/accounts/6f1c/?page=2"
     assert (htmx.target, htmx.prompt, htmx.triggering_event) == ("statement", "café 日本", {"type": "click"})

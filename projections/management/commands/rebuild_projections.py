@@ -13,17 +13,23 @@ from projections.projectors import get_projectors
 
 
 class Command(BaseCommand):
-    help = ("Empty the named read models (all by default) and replay every event into them. The app keeps "
-            "serving meanwhile, with a 'rebuilding' notice. An interrupted rebuild resumes where it stopped.")
+    help = (
+        "Empty the named read models (all by default) and replay every event into them. The app keeps "
+        "serving meanwhile, with a 'rebuilding' notice. An interrupted rebuild resumes where it stopped."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("names", nargs="*", help="Projections to rebuild (default: all).")
-        parser.add_argument("--no-input", action="store_false", dest="interactive",
-                            help="Do not ask for confirmation.")
-        parser.add_argument("--restart", action="store_true",
-                            help="Start over even if an interrupted rebuild could be resumed.")
-        parser.add_argument("--batch-size", type=int, default=runner.REBUILD_BATCH_SIZE,
-                            help=f"Events per transaction (default {runner.REBUILD_BATCH_SIZE:,}).")
+        parser.add_argument("--no-input", action="store_false", dest="interactive", help="Do not ask for confirmation.")
+        parser.add_argument(
+            "--restart", action="store_true", help="Start over even if an interrupted rebuild could be resumed."
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=runner.REBUILD_BATCH_SIZE,
+            help=f"Events per transaction (default {runner.REBUILD_BATCH_SIZE:,}).",
+        )
 
     def handle(self, *args, **options):
         try:
@@ -32,11 +38,14 @@ class Command(BaseCommand):
             raise CommandError(exc.args[0]) from exc
         names = [p.name for p in projectors]
         runner.ensure_status_rows(projectors)
-        resuming = (not options["restart"]
-                    and ProjectionStatus.objects.filter(name__in=names, rebuilding=False).count() == 0)
+        resuming = (
+            not options["restart"] and ProjectionStatus.objects.filter(name__in=names, rebuilding=False).count() == 0
+        )
         if not resuming:
-            if options["interactive"] and input(
-                    f"This empties {', '.join(names)} and replays every event. Continue? [y/N] ").lower() != "y":
+            if (
+                options["interactive"]
+                and input(f"This empties {', '.join(names)} and replays every event. Continue? [y/N] ").lower() != "y"
+            ):
                 raise CommandError("Rebuild cancelled.")
             try:
                 runner.reset(names)
@@ -47,11 +56,26 @@ class Command(BaseCommand):
 
         head = store.head_position()
         done = dict(ProjectionStatus.objects.filter(name__in=names).values_list("name", "position"))
-        bars = {name: tqdm(total=head, initial=done[name], unit="ev", unit_scale=True, desc=name, position=i,
-                           file=self.stderr, disable=None) for i, name in enumerate(names)}
+        bars = {
+            name: tqdm(
+                total=head,
+                initial=done[name],
+                unit="ev",
+                unit_scale=True,
+                desc=name,
+                position=i,
+                file=self.stderr,
+                disable=None,
+            )
+            for i, name in enumerate(names)
+        }
         try:
-            report = runner.catch_up_each(names, wait_seconds=30, batch_size=options["batch_size"],
-                                          progress=lambda name, count: bars[name].update(count))
+            report = runner.catch_up_each(
+                names,
+                wait_seconds=30,
+                batch_size=options["batch_size"],
+                progress=lambda name, count: bars[name].update(count),
+            )
         finally:
             for bar in bars.values():
                 bar.close()

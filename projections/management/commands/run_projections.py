@@ -15,8 +15,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("names", nargs="*", help="Projections to run (default: all).")
         parser.add_argument("--once", action="store_true", help="Catch up to the end of the log, then exit.")
-        parser.add_argument("--interval", type=float, default=0.5,
-                            help="Seconds to wait between polls when caught up (default 0.5).")
+        parser.add_argument(
+            "--interval", type=float, default=0.5, help="Seconds to wait between polls when caught up (default 0.5)."
+        )
 
     def handle(self, *args, **options):
         try:

@@ -11,8 +11,10 @@ MAX_SHOWN = 50
 
 
 class Command(BaseCommand):
-    help = ("Replay all events in memory and compare with each read model's tables. Prints every "
-            "difference; exits non-zero if there is any.")
+    help = (
+        "Replay all events in memory and compare with each read model's tables. Prints every "
+        "difference; exits non-zero if there is any."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("names", nargs="*", help="Projections to verify (default: all).")
@@ -27,8 +29,11 @@ class Command(BaseCommand):
             verdict = verify(projector)
             total += len(verdict.differences)
             if not verdict.differences:
-                self.stdout.write(self.style.SUCCESS(
-                    f"{verdict.name}: OK ({verdict.rows} rows match a replay of {verdict.events} events)"))
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"{verdict.name}: OK ({verdict.rows} rows match a replay of {verdict.events} events)"
+                    )
+                )
                 continue
             self.stdout.write(self.style.ERROR(f"{verdict.name}: {len(verdict.differences)} differences"))
             for diff in verdict.differences[:MAX_SHOWN]:
@@ -37,8 +42,9 @@ class Command(BaseCommand):
                 elif diff.expected is None:
                     self.stdout.write(f"  extra    {diff.key}: table has {diff.actual}")
                 else:
-                    self.stdout.write(f"  differs  {diff.key}:\n    expected {diff.expected}\n"
-                                      f"    table    {diff.actual}")
+                    self.stdout.write(
+                        f"  differs  {diff.key}:\n    expected {diff.expected}\n    table    {diff.actual}"
+                    )
             if len(verdict.differences) > MAX_SHOWN:
                 self.stdout.write(f"  ... and {len(verdict.differences) - MAX_SHOWN} more")
         if total:
