@@ -11,7 +11,7 @@ WITH_SERVICES := $(BIN)/python scripts/services.py --
 export DJANGO_DEBUG ?= 1
 export TALLY_DATA_DIR ?= .data
 
-.PHONY: run manage test bench clean
+.PHONY: run manage test check bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ manage: $(STAMP)  ## manage.py on make run's services (attached while it runs): 
 # or its Redis (their nudges would reach its workers), and make run never sees theirs.
 test: $(STAMP)  ## Run the whole test suite (unit, Postgres, Celery, browser, faults)
 	TALLY_DATA_DIR=$(TALLY_DATA_DIR)/test $(WITH_SERVICES) python -m pytest $(PYTEST_ARGS)
+
+check: $(STAMP)  ## Lint, format check and type check (ruff, mypy with django-stubs); CI runs it before the tests
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): $(STAMP) requirements-bench.txt
