@@ -16,6 +16,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from bench import common
@@ -58,7 +59,7 @@ class Run:
         started = time.perf_counter()
         try:
             value = fn(*args)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - recorded under its family, and the run goes on
             error = traceback.format_exc()
             say(f"  FAILED: {error.strip().splitlines()[-1]}")
             self.failed.append(f"{family}.{key or ''}")
@@ -90,7 +91,7 @@ class Run:
             self.step("limit", "insert_1", "limit: single-row INSERT commits, 1 client", limit.insert_commits, 1, p)
             self.step("limit", "insert_4", "limit: single-row INSERT commits, 4 clients", limit.insert_commits, 4, p)
             self.step("limit", "copy", f"limit: COPY {p.limit_copy_rows:,} event rows", limit.copy_rows, p)
-        peer = None
+        peer: ModuleType | None = None  # bench.peer, when the eventsourcing library is installed
         if "peer" in run:
             if self.peer_available:
                 from bench import peer

@@ -11,10 +11,13 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from scripts.processes import ROOT
+
+if TYPE_CHECKING:
+    import psycopg
 
 # The harness's own databases; each run drops and creates them, so figures never depend on what a
 # previous run left behind, and the app's (tally, tally_dev) and the tests' (test_*) are never touched.
@@ -185,6 +188,20 @@ def manage(*args: str, database: str, check: bool = True) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=check, stdout=subprocess.DEVNULL)
 
 
+class Reader[T]:
+    """A poller's query: read(conn) on a connection of its own, asked by calling the reader, until
+    close() (a commit's visibility is polled apart from the connections that write)."""
+
+    def __init__(self, conn: psycopg.Connection, read: Callable[[psycopg.Connection], T]) -> None:
+        self.conn, self.read = conn, read
+
+    def __call__(self) -> T:
+        return self.read(self.conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 # --- processes that start together ---------------------------------------------------------------
 
 
@@ -211,7 +228,7 @@ def run_together(
     for p in processes:
         p.start()
     collected: dict[int, Any] = {}
-    errors = []
+    errors: list[str] = []  # the failed processes' tracebacks
     deadline = time.monotonic() + timeout
     try:
         while len(collected) + len(errors) < len(jobs):

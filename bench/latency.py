@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-from bench.common import TALLY_DB, Profile, database_url, latency_summary, redis_url, say, setup_django
+from bench.common import TALLY_DB, Profile, Reader, database_url, latency_summary, redis_url, say, setup_django
 from scripts.processes import CeleryProcess, wait_until
 
 RATE = 100.0  # commands per second, as the goal names
@@ -101,19 +101,17 @@ def flush_bench_redis() -> None:
     redis.Redis.from_url(redis_url()).flushdb()
 
 
-def checkpoint_reader(database: str) -> Callable[[], tuple[int, int]]:
+def checkpoint_reader(database: str) -> Reader[tuple[int, int]]:
     """The lowest (tx_id, position) over all projections, read with a connection of our own."""
     import psycopg
 
-    conn = psycopg.connect(database_url(database), autocommit=True)
     sql = "SELECT tx_id, position FROM projections_projectionstatus"
 
-    def read() -> tuple[int, int]:
+    def read(conn: psycopg.Connection) -> tuple[int, int]:
         rows = conn.execute(sql, prepare=True).fetchall()
         return min((int(t), int(p)) for t, p in rows) if rows else (0, 0)
 
-    read.close = conn.close  # type: ignore[attr-defined]
-    return read
+    return Reader(psycopg.connect(database_url(database), autocommit=True), read)
 
 
 def tally_visibility(profile: Profile, *, rate: float = RATE) -> dict[str, Any]:
@@ -130,11 +128,12 @@ def tally_visibility(profile: Profile, *, rate: float = RATE) -> dict[str, Any]:
     read = checkpoint_reader(TALLY_DB)
     try:
         accounts: list[UUID] = [uuid4() for _ in range(50)]
-        last = None
-        for account in accounts:
-            last = execute(
+        last = [
+            execute(
                 OpenAccount(account_id=account, owner="Ada Lovelace", currency="EUR"), actor="teller", source="bench"
             ).checkpoint
+            for account in accounts
+        ][-1]
         wait_until(
             lambda: read() >= (last.tx_id, last.position),
             timeout=60,
@@ -153,7 +152,7 @@ def tally_visibility(profile: Profile, *, rate: float = RATE) -> dict[str, Any]:
         say(f"  {int(rate * profile.visibility_seconds)} deposits at {rate:.0f}/s, Celery logs in {log_dir}")
         result = paced_visibility(command, read, rate=rate, seconds=profile.visibility_seconds)
     finally:
-        read.close()  # type: ignore[attr-defined]
+        read.close()
         beat.stop()
         worker.stop()
     return result

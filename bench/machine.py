@@ -9,9 +9,12 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.common import ROOT, TALLY_DB, database_url
+
+if TYPE_CHECKING:
+    import psycopg
 
 # The settings that move the figures: durability (what a commit waits for), memory, WAL and I/O.
 PG_SETTINGS = (
@@ -80,12 +83,19 @@ def _versions() -> dict[str, str]:
     return found
 
 
+def _show(conn: psycopg.Connection, setting: str) -> str:
+    row = conn.execute(f"SHOW {setting}").fetchone()
+    if row is None:  # SHOW answers one row, or raises for a setting it does not know
+        raise RuntimeError(f"SHOW {setting} answered nothing")
+    return row[0]
+
+
 def postgres() -> dict[str, Any]:
     import psycopg
 
     with psycopg.connect(database_url(TALLY_DB), autocommit=True) as conn:
-        version = conn.execute("SHOW server_version").fetchone()[0]
-        settings = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in PG_SETTINGS}
+        version = _show(conn, "server_version")
+        settings = {name: _show(conn, name) for name in PG_SETTINGS}
         # The event table's indexes: every one is paid on each append (other migrations add some).
         indexes = [
             r[0]

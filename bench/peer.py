@@ -24,7 +24,7 @@ from statistics import median
 from typing import Any
 from uuid import UUID
 
-from bench.common import PEER_DB, Profile, conninfo, latency_summary, writer_throughput
+from bench.common import PEER_DB, Profile, Reader, conninfo, latency_summary, writer_throughput
 from scripts.processes import wait_until
 
 
@@ -125,7 +125,8 @@ def history_cost(profile: Profile) -> dict[str, Any]:
 
     for account_id in longs + shorts:
         deposit(account_id)
-    long_times, short_times = [], []
+    long_times: list[float] = []
+    short_times: list[float] = []
     for i in range(profile.history_samples):
         j = i % profile.history_accounts
         pair = [(longs[j], long_times), (shorts[j], short_times)]
@@ -172,20 +173,19 @@ def _populate(bank: Any, events: int, accounts: int = 100) -> int:
     return last
 
 
-def _tracking_reader(app: str = "Bank") -> Callable[[], int]:
+def _tracking_reader(app: str = "Bank") -> Reader[int]:
     """The projection's checkpoint, read with a connection of our own (as Tally's is)."""
     import psycopg
 
     from bench.common import database_url
 
-    conn = psycopg.connect(database_url(PEER_DB), autocommit=True)
     sql = "SELECT max(notification_id) FROM balances_tracking WHERE application_name = %s"
 
-    def read() -> int:
-        return conn.execute(sql, [app], prepare=True).fetchone()[0] or 0
+    def read(conn: psycopg.Connection) -> int:
+        row = conn.execute(sql, [app], prepare=True).fetchone()  # max() answers one row: NULL before any
+        return (row[0] or 0) if row else 0
 
-    read.close = conn.close  # type: ignore[attr-defined]
-    return read
+    return Reader(psycopg.connect(database_url(PEER_DB), autocommit=True), read)
 
 
 def _runner(app: str = "Bank"):
@@ -218,7 +218,7 @@ def projection_rate(profile: Profile) -> dict[str, Any]:
         read = _tracking_reader("Replay")
         wait_until(lambda: read() >= last, timeout=600, interval=0.01, message="the peer's projection to replay")
         elapsed = time.perf_counter() - started
-        read.close()  # type: ignore[attr-defined]
+        read.close()
     return {"events": last, "seconds": elapsed, "per_second": last / elapsed}
 
 
@@ -253,7 +253,7 @@ def visibility(profile: Profile, rate: float) -> dict[str, Any]:
             return bank.deposit(accounts[i % len(accounts)], 100, "EUR")
 
         result = paced_visibility(command, read, rate=rate, seconds=profile.visibility_seconds)
-        read.close()  # type: ignore[attr-defined]
+        read.close()
     finally:
         process.terminate()  # the runner keeps nothing in memory that matters; its tables stay
         process.join(10)
@@ -261,7 +261,7 @@ def visibility(profile: Profile, rate: float) -> dict[str, Any]:
     return result
 
 
-def _retrying(make: Callable[[], Callable[[], int]], process: Any) -> Callable[[], int]:
+def _retrying(make: Callable[[], Reader[int]], process: Any) -> Reader[int]:
     """A reader, once the tracking table exists (the runner process creates it as it starts)."""
     deadline = time.perf_counter() + 60
     while True:
@@ -272,7 +272,7 @@ def _retrying(make: Callable[[], Callable[[], int]], process: Any) -> Callable[[
             read()
             return read
         except Exception:
-            read.close()  # type: ignore[attr-defined]
+            read.close()
             if time.perf_counter() > deadline:
                 raise
             time.sleep(0.1)

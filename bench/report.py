@@ -47,6 +47,11 @@ def _check(value: float | None, test: Callable[[float], bool]) -> bool | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else bool(test(value))
 
 
+def _at_most(goal: float) -> Callable[[float], bool]:
+    """A test bound to this goal (a lambda in the loop would see the loop's last goal, were it kept)."""
+    return lambda x: x <= goal
+
+
 def build_rows(results: dict[str, Any]) -> list[Row]:
     r = results
     rows: list[Row] = []
@@ -141,7 +146,7 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
             _get(r, "latency", "peer", "latency_ms", p),
             goal=f"<= {goal} ms",
         )
-        row.met = _check(row.tally, lambda x, goal=goal: x <= goal)
+        row.met = _check(row.tally, _at_most(goal))
         if p == "p50" and _get(r, "latency", "tally"):
             row.note = "Tally: Redis + Celery; peer: its LISTEN/NOTIFY projection runner"
         rows.append(row)
@@ -159,7 +164,7 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
         row = Row(f"http_{key}", figure, "ms", goal=f"<= {goal} ms")
         if isinstance(entry, dict) and "latency_ms" in entry:
             row.tally = entry["latency_ms"]["p95"]
-            row.met = _check(row.tally, lambda x, goal=goal: x <= goal)
+            row.met = _check(row.tally, _at_most(goal))
             row.note = f"p50 {entry['latency_ms']['p50']:.0f} ms, {entry['per_second']:.0f} requests/s"
             if entry.get("errors"):
                 row.note += f", {entry['errors']} FAILED requests"
@@ -235,7 +240,9 @@ def text_table(rows: list[Row]) -> str:
     widths = [max(len(line[i]) for line in table) for i in range(len(HEADER))]
     out = []
     for n, line in enumerate(table):
-        out.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))))
+        out.append(
+            "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True)))
+        )
         if n == 0:
             out.append("  ".join("-" * w for w in widths))
     notes = [f"  {r.figure}: {r.note}" for r in rows if r.note and r.note != NOT_YET]

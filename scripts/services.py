@@ -163,7 +163,7 @@ def _start_redis(folder: Path, port: int) -> int:
     terminal must not stop a Redis that other wrappers may still be using."""
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        return RedisProcess(port=port, folder=folder, logfile=folder / "redis.log").start().process.pid
+        return RedisProcess(port=port, folder=folder, logfile=folder / "redis.log").start().child.pid
     except WaitFailed:
         raise SystemExit(f"the private Redis did not start; see {folder / 'redis.log'}") from None
 
@@ -190,17 +190,18 @@ def ensure_database(url: str) -> None:
     """Create the database named in `url` if it does not exist yet (a fresh machine has none)."""
     import psycopg
     from dj_database_url import parse
+    from psycopg.conninfo import make_conninfo
 
     cfg = parse(url)
-    params = {
-        "host": cfg["HOST"] or None,
-        "port": cfg["PORT"] or None,
-        "user": cfg["USER"] or None,
-        "password": cfg["PASSWORD"] or None,
-        "dbname": "postgres",
-        "autocommit": True,
-    }
-    with psycopg.connect(**{k: v for k, v in params.items() if v is not None}) as conn:
+    # make_conninfo leaves out the parts the URL does not give (None), as libpq's defaults fill them.
+    conninfo = make_conninfo(
+        host=cfg["HOST"] or None,
+        port=cfg["PORT"] or None,
+        user=cfg["USER"] or None,
+        password=cfg["PASSWORD"] or None,
+        dbname="postgres",
+    )
+    with psycopg.connect(conninfo, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]).fetchone()
         if not exists:
             say(f"creating database {cfg['NAME']}")

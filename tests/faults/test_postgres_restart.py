@@ -97,7 +97,7 @@ def outage(private_postgres, tmp_path_factory):
     web = WebServer(
         env={**env, "DJANGO_ALLOWED_HOSTS": "127.0.0.1"}, log=tmp_path_factory.mktemp("web") / "web.log"
     ).start()
-    pid_before = web.process.pid
+    pid_before = web.child.pid
     sent: list[Sent] = []
     stop = threading.Event()
     health: list[tuple[float, int, str]] = []
@@ -136,7 +136,7 @@ def outage(private_postgres, tmp_path_factory):
     for item in result.sent:
         if item.answer is None or item.answer.status != 303:
             result.resent.append((item, session.post(item.path, item.data)))
-    result.web_alive, result.web_pid_after = web.process.poll() is None, web.process.pid
+    result.web_alive, result.web_pid_after = web.child.poll() is None, web.child.pid
     web.stop()
     with pg.connect(db) as conn:
         result.db = {
