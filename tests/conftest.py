@@ -46,7 +46,8 @@ def django_db_setup(django_test_environment, django_db_blocker):
     from django.test.utils import setup_databases, teardown_databases
 
     with django_db_blocker.unblock():
-        config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+        # aliases is shaped as Django's test runner passes it ({alias: serialize it?}); its keys choose.
+        config = setup_databases(verbosity=0, interactive=False, aliases={"default": True})
     yield
     with django_db_blocker.unblock():
         from django.db import connection

@@ -37,9 +37,12 @@ def point_at_redis(url: str) -> None:
     from projections.nudge import nudge
 
     settings.REDIS_URL = url
-    app.conf.broker_url = url
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
-    app.amqp._producer_pool = None
+    app.conf["broker_url"] = url  # what setting the attribute does (the stubs make it read-only)
+    # Celery has no public way to drop the connections it pooled for the old URL; this is what its own
+    # after-fork clean-up does, so that the next publish pools new ones for `url`.
+    pool = app._pool  # type: ignore[attr-defined]  # private, see above
+    if pool is not None:
+        pool.force_close_all()
+    app._pool = None  # type: ignore[attr-defined]  # private, see above
+    app.amqp._producer_pool = None  # type: ignore[attr-defined]  # private, see above
     nudge._redis = None

@@ -91,7 +91,9 @@ def test_a_list_row_shows_each_column_escaped_and_links_to_the_event_with_the_fi
     deposit = Event.objects.get(stream_id=ada, version=2)
 
     page = auditor.get(EVENTS, {"stream": ada}).content.decode()
-    row = re.search(rf"<tr><th class=\"field-position\">.*?>{deposit.pk}</a>.*?</tr>", page).group(0)
+    found = re.search(rf"<tr><th class=\"field-position\">.*?>{deposit.pk}</a>.*?</tr>", page)
+    assert found, "the deposit's row should be listed"
+    row = found.group(0)
 
     assert "<b>mallory" not in page
     assert '<td class="field-actor">&lt;b&gt;mallory&lt;/b&gt;</td>' in row

@@ -3,6 +3,8 @@ is a 403 and the row stays as it was."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 from django.urls import reverse
 
@@ -21,7 +23,7 @@ def deposit(db) -> Event:
     return Event.objects.get(stream_id=account, version=2)
 
 
-def _row(event: Event) -> dict:
+def _row(event: Event) -> Mapping[str, object]:
     return Event.objects.filter(pk=event.pk).values().get()
 
 

@@ -14,9 +14,9 @@ import django
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
-from django.contrib.auth.models import User  # noqa: E402
-from django.test import Client, override_settings  # noqa: E402
+from django.conf import settings  # noqa: E402 - after django.setup()
+from django.contrib.auth.models import User  # noqa: E402 - after django.setup()
+from django.test import Client, override_settings  # noqa: E402 - after django.setup()
 
 NAMES = (
     "DEBUG",

@@ -28,7 +28,7 @@ def imports_of(path: Path, name: str) -> set[str]:
     """Modules imported at module level or in functions; those under TYPE_CHECKING count too."""
     tree = ast.parse(path.read_text(), str(path))
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    imported = set()
+    imported: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             imported.update(alias.name for alias in node.names)

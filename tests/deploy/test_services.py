@@ -51,7 +51,8 @@ class Folder:
     """A temporary data folder and the wrappers started on it."""
 
     def __init__(self, path: Path) -> None:
-        self.path, self.wrappers = path, []
+        self.path = path
+        self.wrappers: list[subprocess.Popen] = []
         self.env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
         self.env.update(TALLY_DATA_DIR=str(path), DJANGO_DEBUG="1")
 
@@ -59,7 +60,7 @@ class Folder:
         """A wrapper around a long-running child; returns once the child runs, with its URLs."""
         with open(self.path.parent / f"wrapper-{len(self.wrappers)}.log", "w") as log:
             wrapper = subprocess.Popen(
-                WRAPPER + [sys.executable, "-c", SAY_URLS + "; import time; time.sleep(300)"],
+                [*WRAPPER, sys.executable, "-c", SAY_URLS + "; import time; time.sleep(300)"],
                 env=self.env,
                 cwd=ROOT,
                 stdout=subprocess.PIPE,
@@ -67,6 +68,7 @@ class Folder:
                 text=True,
             )
         self.wrappers.append(wrapper)
+        assert wrapper.stdout is not None  # stdout=PIPE
         urls = wrapper.stdout.readline().split()
         assert len(urls) == 2, self.log()
         return wrapper, urls
@@ -87,7 +89,8 @@ class Folder:
     def clean_up(self) -> None:
         for wrapper in self.wrappers:
             stop(wrapper, timeout=60)
-            wrapper.stdout.close()
+            if wrapper.stdout:  # the pipe start() made
+                wrapper.stdout.close()
         # Whatever a failed test left running in the folder.
         if postgres_running(self.path):
             pgserver(self.path, "stop")

@@ -19,13 +19,13 @@ import django
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
-from django.db import connections  # noqa: E402
+from django.conf import settings  # noqa: E402 - after django.setup()
+from django.db import connections  # noqa: E402 - after django.setup()
 
 settings.DATABASES["default"]["NAME"] = os.environ["DATABASE_NAME"]
 connections["default"].settings_dict["NAME"] = os.environ["DATABASE_NAME"]
 
-from projections import runner  # noqa: E402
+from projections import runner  # noqa: E402 - after django.setup() and the database named
 
 
 def die() -> None:

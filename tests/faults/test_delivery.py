@@ -12,7 +12,7 @@ import time
 import pytest
 import redis as redis_client
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 
 from ledger import store
 from ledger.domain import commands as c
@@ -22,7 +22,7 @@ from projections.nudge import QUEUED_FLAG
 from scripts.processes import ROOT, RedisProcess, wait_until
 from tests.processes import point_at_redis
 from tests.projections.helpers import differences, some_activity, statuses
-from tests.write.helpers import open_account
+from tests.write.helpers import CallerFailed, execute_then_fail, open_account
 
 
 def test_a_batch_committed_just_before_its_worker_died_is_not_applied_again_when_the_work_is_redelivered(
@@ -73,10 +73,6 @@ def test_a_batch_committed_just_before_its_worker_died_is_not_applied_again_when
 # --- a rolled-back command enqueues nothing ------------------------------------------------------
 
 
-class Abandoned(Exception):
-    pass
-
-
 def test_a_rolled_back_command_puts_nothing_on_the_queue(committed):
     account = open_account()
     time.sleep(0.5)  # let the nudge of the opening go out to the usual broker first
@@ -85,9 +81,8 @@ def test_a_rolled_back_command_puts_nothing_on_the_queue(committed):
     point_at_redis(quiet.url)
     queue = redis_client.Redis.from_url(quiet.url)
     try:
-        with pytest.raises(Abandoned), transaction.atomic():
-            execute(c.Deposit(account_id=account, amount=700, currency="EUR"), actor="teller")
-            raise Abandoned
+        with pytest.raises(CallerFailed):
+            execute_then_fail(c.Deposit(account_id=account, amount=700, currency="EUR"), actor="teller")
         time.sleep(1.5)  # the nudge publishes from a background thread; give it every chance
 
         assert (queue.llen("celery"), queue.exists(QUEUED_FLAG)) == (0, 0)

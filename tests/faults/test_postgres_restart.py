@@ -42,6 +42,12 @@ class Sent:
     answer: Response | None = None
     error: str = ""
 
+    @property
+    def response(self) -> Response:
+        """The answer, of a request known to have one (asked of one that failed, an assertion fails)."""
+        assert self.answer is not None, f"no answer: {self.error}"
+        return self.answer
+
 
 @dataclass
 class Outage:
@@ -184,12 +190,12 @@ def test_requests_during_a_postgres_restart_get_a_503_try_again_page_not_an_erro
 
     assert len(in_outage) >= 4, "the load should have kept sending while Postgres was down"
     assert not [s.error for s in outage.sent if s.error], "the web server itself must keep answering"
-    assert all(s.answer.status == 503 for s in in_outage), sorted({s.answer.status for s in in_outage})
+    assert all(s.response.status == 503 for s in in_outage), sorted({s.response.status for s in in_outage})
     for s in outage.sent:
-        assert s.answer.status in (303, 503), (s.answer.status, s.answer.body[:300])
-        assert not TRACEBACK.search(s.answer.body)
-        if s.answer.status == 503:
-            assert "try again" in s.answer.body and s.answer.headers.get("Retry-After")
+        assert s.response.status in (303, 503), (s.response.status, s.response.body[:300])
+        assert not TRACEBACK.search(s.response.body)
+        if s.response.status == 503:
+            assert "try again" in s.response.body and s.response.headers.get("Retry-After")
 
 
 def test_no_command_is_half_applied_across_a_postgres_restart(outage):

@@ -78,12 +78,12 @@ def test_a_rebuild_whose_worker_is_killed_finishes_on_a_new_worker_and_verifies(
 
             def mid_rebuild() -> bool:
                 s = projection_statuses(conn)
-                return all(r and 0 < p < t for r, p, t in s.values())
+                return all(r and t is not None and 0 < p < t for r, p, t in s.values())
 
             wait_until(mid_rebuild, timeout=60, interval=0.002, message="the rebuild to be under way")
             worker.kill()
             killed_at = projection_statuses(conn)
-            assert all(r and 0 < p < t for r, p, t in killed_at.values()), killed_at
+            assert all(r and t is not None and 0 < p < t for r, p, t in killed_at.values()), killed_at
 
             time.sleep(3)  # beat keeps sweeping, but no worker is left to run anything
             assert projection_statuses(conn) == killed_at

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from ledger.domain.commands import FreezeAccount, Transfer, Withdraw
 from ledger.execute import execute
@@ -22,12 +22,12 @@ def differences() -> dict[str, list]:
 
 
 def verify_command_exit_code() -> int:
+    """verify_projections' exit code on the command line: call_command raises the CommandError that
+    the command line exits with."""
     try:
         call_command("verify_projections")
-    except SystemExit as exc:
-        return int(exc.code)
-    except Exception:  # CommandError raised through call_command
-        return 1
+    except CommandError as error:
+        return error.returncode
     return 0
 
 

@@ -121,7 +121,7 @@ def exploding():
     bad = open_account(balance=500)
     projector = Exploding(bad)
     PROJECTORS[projector.name] = projector
-    status, _ = ProjectionStatus.objects.get_or_create(name="exploding")
+    ProjectionStatus.objects.get_or_create(name="exploding")
     last = ProjectionStatus.objects.get(name="account_summary")
     ProjectionStatus.objects.filter(name="exploding").update(tx_id=last.tx_id, position=last.position)
     yield projector
@@ -232,9 +232,12 @@ def when_this_session_waits_for_a_lock(action: str):
 
 
 def test_a_runner_whose_connection_is_lost_while_waiting_for_the_lock_hears_of_it_not_busy(committed):
-    with another_runner_holding("statement"), when_this_session_waits_for_a_lock("pg_terminate_backend"):
-        with pytest.raises(OperationalError) as raised:
-            runner.reset(["statement"], wait_seconds=10)
+    with (
+        another_runner_holding("statement"),
+        when_this_session_waits_for_a_lock("pg_terminate_backend"),
+        pytest.raises(OperationalError) as raised,
+    ):
+        runner.reset(["statement"], wait_seconds=10)
     connection.close()  # the lost one
 
     # The server's own reason, not "busy" and not a later "the connection is lost" hiding it.
@@ -268,12 +271,9 @@ def test_a_lock_another_runner_keeps_past_the_wait_is_busy(committed):
 
 
 def sek_deposits_on(*days: date) -> list[tuple[int, int]]:
-    rows = dict(
-
-            (r.day, (r.deposits_count, r.deposits_sum))
-            for r in DailyActivity.objects.filter(currency="SEK", day__in=days)
-
-    )
+    rows = {
+        r.day: (r.deposits_count, r.deposits_sum) for r in DailyActivity.objects.filter(currency="SEK", day__in=days)
+    }
     return [rows.get(day, (0, 0)) for day in days]
 
 

@@ -65,7 +65,7 @@ def test_every_seeded_event_is_recorded_in_the_past_and_in_order_on_each_account
     assert "AccountUnfrozen" in {kind for _, _, kind, _, _ in events}  # unfreezes due within the day happen
     assert max(at for *_, at, _ in events) <= finished
     by_stream: dict = {}
-    for stream, version, _, at, _ in sorted(events, key=lambda e: (e[0], e[1])):
+    for stream, _, _, at, _ in sorted(events, key=lambda e: (e[0], e[1])):
         by_stream.setdefault(stream, []).append(at)
     assert all(times == sorted(times) for times in by_stream.values())
 
@@ -94,7 +94,7 @@ def test_seeding_a_ledger_that_holds_events_is_refused_and_records_nothing(commi
     open_account(balance=100)
     head = store.head_position()
 
-    with pytest.raises(CommandError, match="holds events already.*--add.*--if-empty"):
+    with pytest.raises(CommandError, match=r"holds events already.*--add.*--if-empty"):
         seed("--accounts", "3", "--events", "10")
 
     assert store.head_position() == head

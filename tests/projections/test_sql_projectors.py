@@ -124,4 +124,5 @@ def test_a_span_ends_at_its_last_event_in_numeric_transaction_id_order(db):
 
     span = runner.next_span(Checkpoint(), 2)
 
+    assert span is not None
     assert (span.upto, span.events) == (Checkpoint(10, last), 2)

@@ -248,22 +248,20 @@ def world(django_db_setup, django_db_blocker) -> World:
         )
         execute(Deposit(account_id=other, amount=99, currency="EUR"), actor="teller")
         runner.catch_up()
-        event = Event.objects.filter(stream_id=account).order_by("-version").first()
+        event = Event.objects.filter(stream_id=account).latest("version")
     return World(account, other, event, f"{result.tx_id}.{result.position}")
 
 
 @pytest.fixture(scope="module")
 def clients(django_db_setup, django_db_blocker) -> dict[str, Client]:
     """A signed-in client per role, a superuser, a user with no role, and nobody signed in."""
-    people = {role.value: dict(groups=[role.value]) for role in Role}
-    people |= {"superuser": dict(groups=[], is_superuser=True), "no-role": dict(groups=[])}
+    people = {role.value: ([role.value], False) for role in Role}  # name -> (groups, a superuser?)
+    people |= {"superuser": ([], True), "no-role": ([], False)}
     signed_in = {"anonymous": Client()}
     with django_db_blocker.unblock():
-        for name, spec in people.items():
-            user, _ = User.objects.get_or_create(
-                username=f"any-input-{name}", defaults={"is_superuser": spec.get("is_superuser", False)}
-            )
-            user.groups.set(Group.objects.filter(name__in=spec["groups"]))
+        for name, (groups, is_superuser) in people.items():
+            user, _ = User.objects.get_or_create(username=f"any-input-{name}", defaults={"is_superuser": is_superuser})
+            user.groups.set(Group.objects.filter(name__in=groups))
             signed_in[name] = Client()
             signed_in[name].force_login(user)
     return signed_in
@@ -318,8 +316,8 @@ EVENT_DATES_AND_PAGES = [
 ]
 TASKS = ["deposit", "withdraw", "transfer", "freeze", "unfreeze", "close"]
 # Screen -> (the paths it answers at, its own parameters). The paths name an account that exists or
-# not ({account}), an event or any text in its place ({event}) and a task ({task}). Pages with no parameters of their own
-# are one screen here: what they are sent is headers and parameters they do not know.
+# not ({account}), an event or any text in its place ({event}) and a task ({task}). Pages with no
+# parameters of their own are one screen here: what they are sent is headers and parameters they do not know.
 SCREENS = {
     "pages without parameters": (
         ["/", "/projections/", "/projections/lag/", "/accounts/open/", "/accounts/{account}/tasks/{task}/"],

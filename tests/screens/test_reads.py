@@ -78,7 +78,8 @@ def test_the_account_page_waits_for_its_own_read_models_and_not_for_the_dashboar
             Checkpoint(head.tx_id, head.position + 1), ACCOUNT_PAGE_PROJECTIONS, timeout=0.02
         )
         transaction.set_rollback(True)
-    assert queries.account_summary_get(account_id=account).balance == 100
+    summary = queries.account_summary_get(account_id=account)
+    assert summary is not None and summary.balance == 100
 
 
 @pytest.mark.parametrize("at", ["2026-03-03T04:05:00+00:00", "2025-12-31T23:59:59+00:00", "2026-07-14T09:30:00+02:00"])

@@ -72,7 +72,13 @@ def test_a_reader_following_concurrent_writers_sees_every_event_exactly_once(com
         thread.start()
 
     seen: list[store.RecordedEvent] = []
-    watcher = threading.Thread(target=lambda: ([t.join() for t in threads], done.set()))
+
+    def watch() -> None:
+        for thread in threads:
+            thread.join()
+        done.set()
+
+    watcher = threading.Thread(target=watch)
     watcher.start()
     while True:
         finished = done.is_set()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
-from django.db import connection
+from django.db import connection, transaction
 
-from ledger.domain.commands import Deposit, OpenAccount
+from ledger.domain.commands import Command, Deposit, OpenAccount
 from ledger.execute import execute
 
 
@@ -25,6 +25,17 @@ def open_account(
     if balance:
         execute(Deposit(account_id=account_id, amount=balance, currency=currency), actor=actor)
     return account_id
+
+
+class CallerFailed(RuntimeError):
+    """The caller's own work failing after a command, inside the caller's transaction."""
+
+
+def execute_then_fail(command: Command, *, actor: str) -> None:
+    """execute(command) in a transaction of the caller's that then fails, and so rolls back."""
+    with transaction.atomic():
+        execute(command, actor=actor)
+        raise CallerFailed("the caller's transaction fails after the command")
 
 
 def event_count(*, command_id: str | None = None) -> int:

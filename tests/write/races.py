@@ -14,7 +14,7 @@ class RaceCounter(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)
-        self.lost = Counter()
+        self.lost: Counter[str | None] = Counter()  # by thread name
 
     def emit(self, record: logging.LogRecord) -> None:
         if "lost a race" in record.getMessage():

@@ -5,6 +5,8 @@ STRESS_PLAN; the last line printed is a JSON report of what was accepted, refuse
 the test can hold the event store to account for every command.
 """
 
+from __future__ import annotations
+
 import json
 import logging
 import os
@@ -13,6 +15,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import NotRequired, TypedDict
 from uuid import UUID, uuid4
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -22,10 +25,10 @@ import django
 
 django.setup()
 
-from ledger.domain import commands as c  # noqa: E402
-from ledger.domain.errors import DomainError  # noqa: E402
-from ledger.execute import execute, load_account  # noqa: E402
-from tests.write.races import WRITE_LOG, RaceCounter  # noqa: E402
+from ledger.domain import commands as c  # noqa: E402 - after django.setup()
+from ledger.domain.errors import DomainError  # noqa: E402 - after django.setup()
+from ledger.execute import execute, load_account  # noqa: E402 - after django.setup()
+from tests.write.races import WRITE_LOG, RaceCounter  # noqa: E402 - after django.setup()
 
 races = RaceCounter()
 write_log = logging.getLogger(WRITE_LOG)
@@ -40,7 +43,29 @@ shared = [
     c.Deposit(account_id=UUID(a), command_id=UUID(cid), amount=amount, currency="EUR", memo="shared")
     for cid, a, amount in plan["shared"]
 ]
-report = {"accepted": [], "refused": Counter(), "refused_ids": [], "replayed": 0, "replay_mismatch": 0, "attempts": 0}
+
+
+class Report(TypedDict):
+    """The last line printed, as JSON."""
+
+    accepted: list[list[str]]  # [command id, command type]
+    refused: Counter[str]  # by error type
+    refused_ids: list[str]
+    replayed: int
+    replay_mismatch: int
+    attempts: int
+    elapsed: NotRequired[float]  # once all commands ran
+    races_lost: NotRequired[int]
+
+
+report: Report = {
+    "accepted": [],
+    "refused": Counter(),
+    "refused_ids": [],
+    "replayed": 0,
+    "replay_mismatch": 0,
+    "attempts": 0,
+}
 first_answer: dict[UUID, tuple[int, int]] = {}
 done: list[c.Command] = []
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from django.db import connections
 
@@ -75,7 +75,7 @@ def test_the_same_command_sent_twice_at_once_is_applied_once_with_one_answer(com
     results = run_in_threads(8, lambda d: execute(d, actor="teller"), [d for d in deposits for _ in range(4)])
 
     assert load_account(account).balance == 20 * 100
-    by_command = {}
+    by_command: dict[UUID, set[tuple[int, int]]] = {}
     for result in results:
         by_command.setdefault(result.command_id, set()).add((result.position, result.tx_id))
     assert all(len(answers) == 1 for answers in by_command.values())

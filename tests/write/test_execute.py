@@ -14,7 +14,7 @@ from ledger.domain.account import fold
 from ledger.domain.commands import Deposit, FreezeAccount, Transfer, Withdraw
 from ledger.execute import SNAPSHOT_EVERY, IdempotencyConflict, execute, load_account
 from ledger.store.serialization import event_from_payload
-from tests.write.helpers import event_count, open_account
+from tests.write.helpers import event_count, execute_then_fail, open_account
 
 
 @pytest.mark.django_db
@@ -101,7 +101,7 @@ def test_commands_run_inside_a_callers_transaction_and_a_lost_race_does_not_pois
 
 @pytest.fixture
 def committed_results():
-    seen = []
+    seen: list[hooks.CommandResult] = []
     hooks.on_command_committed(seen.append)
     yield seen
     hooks._after_commit.remove(seen.append)
@@ -118,9 +118,8 @@ def test_a_rolled_back_command_notifies_nobody(committed, committed_results):
     ada = open_account()
     committed_results.clear()
 
-    with pytest.raises(RuntimeError), transaction.atomic():
-        execute(Deposit(account_id=ada, amount=5, currency="EUR"), actor="teller")
-        raise RuntimeError("the caller's transaction fails after the command")
+    with pytest.raises(RuntimeError):
+        execute_then_fail(Deposit(account_id=ada, amount=5, currency="EUR"), actor="teller")
 
     assert committed_results == []
     assert load_account(ada).balance == 0

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
+from uuid import UUID
 
 import pytest
 from django.db import connections
@@ -16,8 +18,9 @@ from ledger.domain import errors
 from ledger.execute import execute, load_account
 from tests.write.helpers import open_account
 
-RACES = {
-    # name: (opening balance, the two commands, their outcomes in either order, the balance after)
+# name: (opening balance, the two commands on (account, version), their outcomes in either order, the balance after)
+Race = tuple[int, Callable[[UUID, int], list[c.Command]], list[str], int]
+RACES: dict[str, Race] = {
     "two deposits": (
         0,
         lambda a, v: [
@@ -57,7 +60,7 @@ def test_two_commands_racing_at_the_same_version_lose_nothing_one_commits_and_th
     version = load_account(account).version
     first, second = make(account, version)
     both_decided = threading.Barrier(2, timeout=10)
-    appends = Counter()
+    appends: Counter[str] = Counter()  # by thread name
     real_append = store.append
 
     def append_together(*args, **kwargs):

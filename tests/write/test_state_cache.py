@@ -5,21 +5,28 @@ writers caching the same eight accounts."""
 
 from __future__ import annotations
 
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from ledger import store
 from ledger.domain import errors
+from ledger.domain.account import Account
 from ledger.domain.commands import Deposit, OpenAccount, Withdraw
 from ledger.execute import execute, known_states, load_account
-from tests.write.helpers import open_account
+from tests.write.helpers import execute_then_fail, open_account
 
 
 def versions(account_id) -> list[int]:
     return [event.version for event in store.read_stream(account_id)]
+
+
+def cached(account_id: UUID) -> Account:
+    states = known_states.get_all([account_id])
+    assert states is not None, "the account's state should be in the cache"
+    return states[account_id]
 
 
 def test_a_command_on_an_account_this_process_just_wrote_is_one_statement(committed):
@@ -39,7 +46,7 @@ def test_a_command_on_an_account_this_process_just_wrote_is_one_statement(commit
 
 def test_a_cached_state_behind_the_store_is_caught_and_the_command_decided_again(committed):
     ada = open_account(balance=100)
-    stale = known_states.get_all([ada])[ada]
+    stale = cached(ada)
     execute(Deposit(account_id=ada, amount=50, currency="EUR"), actor="teller")
     known_states.clear()
     known_states.put({ada: stale})  # as if another process had made that deposit
@@ -67,11 +74,10 @@ def test_a_rule_broken_against_the_store_is_still_refused_after_the_reload(commi
 
 def test_a_rolled_back_command_never_reaches_the_cache(committed):
     ada = open_account(balance=100)
-    before = known_states.get_all([ada])[ada]
+    before = cached(ada)
 
-    with pytest.raises(RuntimeError), transaction.atomic():
-        execute(Deposit(account_id=ada, amount=900, currency="EUR"), actor="teller")
-        raise RuntimeError("the caller's transaction fails after the command")
+    with pytest.raises(RuntimeError):
+        execute_then_fail(Deposit(account_id=ada, amount=900, currency="EUR"), actor="teller")
 
     assert known_states.get_all([ada]) == {ada: before}
     execute(Deposit(account_id=ada, amount=1, currency="EUR"), actor="teller")

@@ -104,7 +104,7 @@ def test_thousands_of_random_conflicting_commands_from_four_processes_keep_every
             if p.poll() is None:
                 p.kill()
     elapsed = time.monotonic() - started
-    for p, (out, err) in zip(processes, outputs, strict=True):
+    for p, (_, err) in zip(processes, outputs, strict=True):
         assert p.returncode == 0, err[-3000:]
     reports = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
     runner.catch_up()
@@ -179,6 +179,7 @@ def test_thousands_of_random_conflicting_commands_from_four_processes_keep_every
             state.available,
         )
         last_line = StatementLine.objects.filter(account_id=a).order_by("-version").first()
+        assert last_line is not None
         assert last_line.balance_after == state.balance
     verified = StringIO()
     call_command("verify_projections", stdout=verified)  # raises CommandError on any difference

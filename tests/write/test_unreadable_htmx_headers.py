@@ -3,6 +3,7 @@ a task answer 5xx, and a recorded command is always answered with its redirect."
 
 from __future__ import annotations
 
+from typing import cast
 from urllib.parse import quote
 from uuid import UUID, uuid4
 
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from config.middleware import ReadableHtmxDetails
 from ledger.execute import load_account
+from ledger.htmx import HtmxHttpRequest
 from ledger.roles import Role
 from ledger.views import account_task
 from tests.screens.helpers import make_user
@@ -159,10 +161,12 @@ def test_no_task_answers_5xx_whatever_its_htmx_headers(supervisor, sent):
     assert [a.status_code for a in answers if a.status_code >= 500] == []
 
 
-def view_request(htmx, account: UUID, data: dict[str, str]):
-    request = RequestFactory().post(f"/accounts/{account}/tasks/deposit/", data)
+def view_request(htmx: type[HtmxDetails] | BrokenHtmx, account: UUID, data: dict[str, str]) -> HtmxHttpRequest:
+    """A request as the view gets it after the HTMX middleware, which sets .htmx on Django's own."""
+    request = cast(HtmxHttpRequest, RequestFactory().post(f"/accounts/{account}/tasks/deposit/", data))
     request.user = User.objects.get(username="supervisor-user")
-    request.htmx = htmx(request) if isinstance(htmx, type) else htmx
+    # BrokenHtmx stands in for HtmxDetails on purpose: it fails wherever the real one answers.
+    request.htmx = htmx(request) if isinstance(htmx, type) else cast(HtmxDetails, htmx)
     return request
 
 
