@@ -1,5 +1,5 @@
-"""Sessions live in Postgres and are read with a prepared statement (config.sessions): a session
-that expired, was logged out or never existed signs nobody in."""
+"""Sessions live in Postgres (Django's database backend, config.sessions): a session that expired,
+was logged out or never existed signs nobody in."""
 
 from __future__ import annotations
 
