@@ -50,6 +50,10 @@ class Profile:
     http_requests: int  # per HTTP figure, over 10 concurrent clients
     limit_seconds: float  # each plain-INSERT run
     limit_copy_rows: int
+    # The write figures through the routing (bench/routing.py) and the ceilings read against them:
+    # each round of each figure warms up this long, then counts this long.
+    phase_warmup: float = 0.2
+    phase_seconds: float = 0.5
 
 
 QUICK = Profile(
@@ -60,14 +64,16 @@ QUICK = Profile(
     accounts_per_process=20,
     history_long=10_000,
     history_short=10,
-    history_samples=40,
-    history_accounts=4,
+    history_samples=30,
+    history_accounts=2,
     rebuild_sizes=(50_000, 150_000),
     peer_projection_events=2_000,
     visibility_seconds=3.0,
     http_requests=100,
     limit_seconds=1.0,
     limit_copy_rows=30_000,
+    phase_warmup=0.15,
+    phase_seconds=0.4,
 )
 FULL = Profile(
     "full",
@@ -85,6 +91,8 @@ FULL = Profile(
     http_requests=1_000,
     limit_seconds=5.0,
     limit_copy_rows=500_000,
+    phase_warmup=0.5,
+    phase_seconds=2.0,
 )
 
 
@@ -275,6 +283,44 @@ def median_of_rounds(rounds: Sequence[dict[str, Any]]) -> dict[str, Any]:
     merged = merge(list(rounds))
     merged["rounds"] = [{"per_second": r.get("per_second"), "p50": r.get("latency_ms", {}).get("p50")} for r in rounds]
     return merged
+
+
+def pooled(rounds: Sequence[dict[str, Any]], *, shares: Sequence[tuple[str, str, str]] = ()) -> dict[str, Any]:
+    """One figure from several rounds, each {"count", "seconds", "latencies" (seconds)}: the rate over
+    all their counted time, percentiles over all their samples (not the median of each round's), and
+    the rounds' own rates, whose spread says how steady the machine was. `shares` are
+    (name, numerator, denominator) keys summed over the rounds (e.g. the same-worker share)."""
+    count = sum(r["count"] for r in rounds)
+    seconds = sum(r["seconds"] for r in rounds)
+    rates = [r["count"] / r["seconds"] for r in rounds if r["seconds"]]
+    out: dict[str, Any] = {
+        "commands": count,
+        "seconds": seconds,
+        "per_second": count / seconds if seconds else math.nan,
+        "latency_ms": latency_summary([x for r in rounds for x in r["latencies"]]),
+        "rounds": rates,
+        "spread": [min(rates), max(rates)] if rates else None,
+    }
+    for name, numerator, denominator in shares:
+        below = sum(r.get(denominator) or 0 for r in rounds)
+        out[name] = sum(r.get(numerator) or 0 for r in rounds) / below if below else None
+    return out
+
+
+def spread_note(figure: dict[str, Any] | None) -> str:
+    """'rounds 512-561/s' for a pooled figure (empty when it has fewer than two rounds)."""
+    if not figure or not figure.get("spread") or len(figure.get("rounds") or ()) < 2:
+        return ""
+    low, high = figure["spread"]
+    return f"rounds {low:,.0f}-{high:,.0f}/s"
+
+
+def analyze(database: str) -> None:
+    """ANALYZE every table of `database`: the same maintenance for each side, at the same moments."""
+    import psycopg
+
+    with psycopg.connect(database_url(database), autocommit=True) as conn:
+        conn.execute("ANALYZE")
 
 
 def latency_summary(seconds: Sequence[float]) -> dict[str, float]:

@@ -2,17 +2,25 @@
 dependency, see requirements-bench.txt; the app never imports it), against the same Postgres in
 the same run, database bench_peer.
 
-It runs with the library's defaults: its Postgres application recorder, which is gap-safe by
-taking an EXCLUSIVE lock on the events table for each write (so readers of the notification log
-never skip an event committed late), its default connection pool and transcoder. The one setting
-given is a snapshot every ledger.execute.SNAPSHOT_EVERY events, as Tally takes them: that only
-helps the peer (loading an account then folds as few events as in Tally).
+Its write figures run in two configurations, each a column of the table:
 
-The classes are in bench/peer_model.py: an aggregate with Tally's rules for these commands; a
-transfer saves both accounts in one atomic save(). The balance projection is the library's
-Projection + ProjectionRunner (a LISTEN/NOTIFY subscription), with a tracking recorder of our own
-holding a balance table, updated with the tracking record in one transaction per event (the
-library's pattern).
+- "peer": the library's best documented configuration for several instances writing the same
+  aggregates: its aggregate cache (AGGREGATE_CACHE_MAXSIZE, as large as Tally's state cache) with
+  fast-forward on (AGGREGATE_CACHE_FASTFORWARD, the default once the cache is on: a cached
+  aggregate is brought up to date with the events stored since, one query, which the docs require
+  whenever another instance may have written; turning it off is documented for a single instance
+  only). Deep copies from the cache stay on (the docs offer turning them off for immutable
+  aggregates; these are mutable). POSTGRES_ENABLE_DB_FUNCTIONS, which inserts through a stored
+  function, is undocumented and skips the table lock that makes the recorder gap-safe, so it is not
+  used: Tally's reads are gap-safe too.
+- "peer, defaults": no aggregate cache, every command reconstructs its aggregates.
+
+Both with the library's Postgres application recorder (gap-safe by taking an EXCLUSIVE lock on the
+events table for each write, so readers of the notification log never skip an event committed
+late), its default connection pool and transcoder, and a snapshot every
+ledger.execute.SNAPSHOT_EVERY events, as Tally takes them. The classes are in bench/peer_model.py;
+a transfer saves both accounts in one atomic save(). The peer's read side is in
+bench/peer_projection.py.
 """
 
 from __future__ import annotations
@@ -24,8 +32,30 @@ from statistics import median
 from typing import Any
 from uuid import UUID
 
-from bench.common import PEER_DB, Profile, Reader, conninfo, latency_summary, writer_throughput
-from scripts.processes import wait_until
+from bench.common import PEER_DB, Profile, analyze, conninfo, latency_summary
+from bench.write import CURRENCY, Handler
+
+PEER_CONFIGS = ("cached", "defaults")
+_CACHE_SIZE = 20_000  # ledger.state_cache.MAX_ACCOUNTS
+
+
+def config_environment(config: str) -> dict[str, str]:
+    """The library's settings that make a configuration (given to the application's constructor)."""
+    if config == "cached":
+        return {"AGGREGATE_CACHE_MAXSIZE": str(_CACHE_SIZE), "AGGREGATE_CACHE_FASTFORWARD": "y"}
+    if config == "defaults":
+        return {}
+    raise ValueError(f"no such peer configuration: {config}")
+
+
+def describe(config: str) -> str:
+    from ledger.execute import SNAPSHOT_EVERY
+
+    settings = ", ".join(f"{k}={v}" for k, v in config_environment(config).items()) or "no aggregate cache"
+    return (
+        f"eventsourcing's Postgres application recorder, {settings}, snapshot every {SNAPSHOT_EVERY} events, "
+        "default pool and transcoder"
+    )
 
 
 def peer_environment() -> dict[str, str]:
@@ -51,76 +81,93 @@ def peer() -> dict[str, Any]:
 
     return {
         "Bank": peer_model.Bank,
-        "ReplayBank": peer_model.ReplayBank,
-        "LiveBank": peer_model.LiveBank,
         "BankAccount": peer_model.BankAccount,
-        "BalanceView": peer_model.BalanceView,
-        "BalanceProjection": peer_model.BalanceProjection,
+        "BankDefaults": peer_model.BankDefaults,
+        "BankLoader": peer_model.BankLoader,
     }
 
 
-def new_bank():
-    return peer()["Bank"]()
+def new_bank(config: str = "defaults") -> Any:
+    classes = peer()
+    return classes["Bank" if config == "cached" else "BankDefaults"](env=config_environment(config))
 
 
-# --- write throughput and latency ------------------------------------------------------------------
+# --- the peer's pool processes (bench/routing.py) ------------------------------------------------
 
 
-def _writer(job: dict[str, Any], ready: Callable[[], Any]) -> dict[str, Any]:
-    from bench.write import _timed_loop
+class PeerHandler(Handler):
+    """The commands on the peer's application, one instance per process, as a web process would
+    hold it. A save that loses a race to another process is tried again, as Tally's execute()
+    decides a command again (the library leaves that to its user)."""
 
-    # The parent created the tables: four processes creating them at once race in the catalog.
-    os.environ["CREATE_TABLE"] = "no"
-    bank = new_bank()
-    n = job["accounts"]
-    started = time.perf_counter()
-    accounts = [bank.open_account("Ada Lovelace", "EUR") for _ in range(n)]
-    open_seconds = time.perf_counter() - started
-    if job["kind"] == "transfer":
-        for account in accounts:
-            bank.deposit(account, 10**9, "EUR")
+    def __init__(self, config: str) -> None:
+        super().__init__()
+        os.environ["CREATE_TABLE"] = "no"  # the harness made the tables: processes racing in the catalog
+        bank = new_bank(config)
+        from eventsourcing.persistence import IntegrityError
 
-    def deposit(i: int) -> None:
-        bank.deposit(accounts[i % n], 1 + i % 5000, "EUR")
+        self.conflict = IntegrityError
+        self.ops: dict[str, Callable[..., Any]] = {
+            "open": lambda overdraft: str(bank.open_account("Ada Lovelace", CURRENCY, overdraft)),
+            "deposit": lambda a, amount: bank.deposit(UUID(a), amount, CURRENCY),
+            "withdraw": lambda a, amount: bank.withdraw(UUID(a), amount, CURRENCY),
+            "transfer": lambda a, b, amount: bank.transfer(UUID(a), UUID(b), amount, CURRENCY),
+            "freeze": lambda a: bank.freeze(UUID(a), "bench"),
+            "unfreeze": lambda a: bank.unfreeze(UUID(a)),
+            "close": lambda a: bank.close_account(UUID(a), "bench"),
+        }
 
-    def transfer(i: int) -> None:
-        bank.transfer(accounts[i % n], accounts[(i + 1) % n], 100 + i % 500, "EUR")
+    def command(self, op: str, args: tuple[Any, ...]) -> Any:
+        for _ in range(10):
+            try:
+                answer = self.ops[op](*args)
+            except self.conflict:
+                continue
+            return answer if op == "open" else args[0]
+        raise RuntimeError(f"{op} lost ten races in a row")
 
-    result = _timed_loop(job, ready, deposit if job["kind"] == "deposit" else transfer)
-    result["opened"] = {"count": n, "seconds": open_seconds}
-    bank.close()
-    return result
 
-
-def throughput(kind: str, processes: int, profile: Profile) -> dict[str, Any]:
-    new_bank().close()  # creates the library's tables once, before the writers start
-    return writer_throughput(_writer, kind, processes, profile)
+def create_tables() -> None:
+    """The library's tables of both configurations, made once before the processes start."""
+    for config in PEER_CONFIGS:
+        new_bank(config).close()
 
 
 # --- the cost of a long history ----------------------------------------------------------------------
 
 
-def _account_with_history(bank: Any, events: int) -> UUID:
-    """Opened, then deposits saved 100 at a time (so the library takes its snapshot every 100)."""
-    account_id = bank.open_account("Grace Hopper", "EUR")
-    written = 1
-    while written < events:
-        account = bank.repository.get(account_id)
-        for _ in range(min(100 - written % 100 or 100, events - written)):
-            account.deposit(100, "EUR")
-            written += 1
-        bank.save(account)
+def _account_with_history(loader: Any, events: int) -> UUID:
+    """Opened, then deposits, saved in one go, and the snapshot the history ends with where
+    snapshots every SNAPSHOT_EVERY events would have left the latest (taken from the aggregate in
+    hand: take_snapshot() would fold the whole stream from the store again)."""
+    from bench.peer_model import SNAPSHOT_EVERY
+
+    account_id = loader.open_account("Grace Hopper", CURRENCY)
+    account = loader.repository.get(account_id)
+    last = events // SNAPSHOT_EVERY * SNAPSHOT_EVERY
+    for version in range(2, events + 1):
+        account.deposit(100, CURRENCY)
+        if version == last:
+            loader.save(account)
+            snapshot_class = getattr(type(account), "Snapshot", type(loader).snapshot_class)
+            loader.snapshots.put([snapshot_class.take(account)])
+    loader.save(account)
     return account_id
 
 
 def history_cost(profile: Profile) -> dict[str, Any]:
-    bank = new_bank()
-    longs = [_account_with_history(bank, profile.history_long) for _ in range(profile.history_accounts)]
-    shorts = [_account_with_history(bank, profile.history_short) for _ in range(profile.history_accounts)]
+    """The peer in its defaults (no aggregate cache): each deposit loads the snapshot and the
+    events after it, as Tally's figure does with its state forgotten."""
+    loader = peer()["BankLoader"]()
+    longs = [_account_with_history(loader, profile.history_long) for _ in range(profile.history_accounts)]
+    shorts = [_account_with_history(loader, profile.history_short) for _ in range(profile.history_accounts)]
+    loader.close()
+    analyze(PEER_DB)  # as Tally's tables after its histories (bench.write.history_cost)
+    bank = peer()["Bank"]()
 
     def deposit(account_id: UUID) -> float:
         t0 = time.perf_counter()
-        bank.deposit(account_id, 100, "EUR")
+        bank.deposit(account_id, 100, CURRENCY)
         return time.perf_counter() - t0
 
     for account_id in longs + shorts:
@@ -140,148 +187,5 @@ def history_cost(profile: Profile) -> dict[str, Any]:
         "long_ms": latency_summary(long_times),
         "short_ms": latency_summary(short_times),
         "ratio": median(long_times) / median(short_times),
-    }
-
-
-# --- the balance projection ----------------------------------------------------------------------------
-
-
-def _populate(bank: Any, events: int, accounts: int = 100) -> int:
-    """At least `events` events of the workload (opens, deposits, transfers), saved in batches of
-    whole aggregates so that populating is quick; returns the last notification id."""
-    from bench.peer_model import new_id as peer_model_new_id
-
-    ids = [bank.open_account("Ada Lovelace", "EUR") for _ in range(accounts)]
-    written, i = accounts, 0
-    last = 0
-    while written < events:
-        loaded = {a: bank.repository.get(a) for a in ids[i % 10 :: 10]}  # a tenth of the accounts at once
-        pairs = list(loaded.values())
-        for k in range(200):
-            source, target = pairs[k % len(pairs)], pairs[(k + 1) % len(pairs)]
-            if k % 3:
-                source.deposit(500, "EUR")
-                written += 1
-            else:
-                transfer_id = peer_model_new_id()
-                source.deposit(1000, "EUR")
-                source.send(target.id, transfer_id, 100, "EUR")
-                target.receive(source.id, transfer_id, 100, "EUR")
-                written += 3
-        last = bank.save(*pairs)[-1].notification.id
-        i += 1
-    return last
-
-
-def _tracking_reader(app: str = "Bank") -> Reader[int]:
-    """The projection's checkpoint, read with a connection of our own (as Tally's is)."""
-    import psycopg
-
-    from bench.common import database_url
-
-    sql = "SELECT max(notification_id) FROM balances_tracking WHERE application_name = %s"
-
-    def read(conn: psycopg.Connection) -> int:
-        row = conn.execute(sql, [app], prepare=True).fetchone()  # max() answers one row: NULL before any
-        return (row[0] or 0) if row else 0
-
-    return Reader(psycopg.connect(database_url(PEER_DB), autocommit=True), read)
-
-
-def _runner(app: str = "Bank"):
-    from eventsourcing.projection import ProjectionRunner
-
-    p = peer()
-    return ProjectionRunner(
-        application_class=p[app],
-        projection_class=p["BalanceProjection"],
-        view_class=p["BalanceView"],
-        env=peer_environment(),
-    )
-
-
-def projection_rate(profile: Profile) -> dict[str, Any]:
-    """Replay the balance projection from nothing over a log of `peer_projection_events` events
-    of the workload (opens, deposits, transfers), written by an application of its own."""
-    import psycopg
-
-    from bench.common import database_url
-
-    bank = peer()["ReplayBank"]()
-    last = _populate(bank, profile.peer_projection_events)
-    bank.close()
-    # From nothing, as a rebuild: the projection's tables (left by the latency run) are dropped.
-    with psycopg.connect(database_url(PEER_DB), autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS balances_tracking, peer_balance")
-    started = time.perf_counter()
-    with _runner("ReplayBank"):
-        read = _tracking_reader("Replay")
-        wait_until(lambda: read() >= last, timeout=600, interval=0.01, message="the peer's projection to replay")
-        elapsed = time.perf_counter() - started
-        read.close()
-    return {"events": last, "seconds": elapsed, "per_second": last / elapsed}
-
-
-# --- commit -> projection visible -------------------------------------------------------------------------
-
-
-def _projection_process() -> None:
-    """The peer's projection runner in a process of its own (as Tally's Celery worker is), until
-    terminated: the measurement only needs it running."""
-    with _runner("LiveBank") as runner:
-        runner.run_forever()  # re-raises an error of the runner's threads
-
-
-def visibility(profile: Profile, rate: float) -> dict[str, Any]:
-    """Deposits at `rate` per second; each is visible once the projection's tracking record has
-    reached its notification id. The runner is the library's LISTEN/NOTIFY subscription."""
-    import multiprocessing as mp
-
-    from bench.latency import paced_visibility
-
-    bank = peer()["LiveBank"]()
-    accounts = [bank.open_account("Ada Lovelace", "EUR") for _ in range(50)]
-    head = bank.recorder.max_notification_id() or 0
-    process = mp.get_context("spawn").Process(target=_projection_process, daemon=True)
-    process.start()
-    try:
-        read = _retrying(lambda: _tracking_reader("Live"), process)
-        # Caught up with the set-up: only paced commands are timed.
-        wait_until(lambda: read() >= head, timeout=300, interval=0.01, message="the peer's projection to catch up")
-
-        def command(i: int) -> int:
-            return bank.deposit(accounts[i % len(accounts)], 100, "EUR")
-
-        result = paced_visibility(command, read, rate=rate, seconds=profile.visibility_seconds)
-        read.close()
-    finally:
-        process.terminate()  # the runner keeps nothing in memory that matters; its tables stay
-        process.join(10)
-        bank.close()
-    return result
-
-
-def _retrying(make: Callable[[], Reader[int]], process: Any) -> Reader[int]:
-    """A reader, once the tracking table exists (the runner process creates it as it starts)."""
-    deadline = time.perf_counter() + 60
-    while True:
-        if not process.is_alive():
-            raise RuntimeError("the peer's projection runner process died")
-        read = make()
-        try:
-            read()
-            return read
-        except Exception:
-            read.close()
-            if time.perf_counter() > deadline:
-                raise
-            time.sleep(0.1)
-
-
-def run(profile: Profile) -> dict[str, Any]:
-    return {
-        "deposit_1": throughput("deposit", 1, profile),
-        "deposit_4": throughput("deposit", 4, profile),
-        "transfer_1": throughput("transfer", 1, profile),
-        "history": history_cost(profile),
+        "config": describe("defaults"),
     }

@@ -29,11 +29,14 @@ DEPOSITS = 5000
 def _deposit_loop(count: int) -> None:
     """The profiled program for `write` (run as `python -m bench.profile _deposits N`)."""
     common.setup_django(common.TALLY_DB)
-    from bench.write import _open_accounts
-    from ledger.domain.commands import Deposit
+    from uuid import uuid4
+
+    from ledger.domain.commands import Deposit, OpenAccount
     from ledger.execute import execute
 
-    accounts, _ = _open_accounts(20)
+    accounts = [uuid4() for _ in range(20)]
+    for account in accounts:
+        execute(OpenAccount(account_id=account, owner="Ada Lovelace", currency="EUR"), actor="teller", source="bench")
     started = time.perf_counter()
     for i in range(count):
         execute(

@@ -8,6 +8,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config import log_format
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -94,6 +96,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 CSRF_FAILURE_VIEW = "config.views.csrf_failure"
+FORM_RENDERER = "config.forms.FormRenderer"  # a refused form's first invalid field takes the focus
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -102,6 +105,9 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TALLY_TIME_ZONE", "UTC")
 USE_I18N = False
 USE_TZ = True
+# One way of showing a moment everywhere, with its zone (ledger/moments.py): Django always localizes,
+# so its English formats would win over a DATETIME_FORMAT set here.
+FORMAT_MODULE_PATH = ["config.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -153,13 +159,88 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "sweep-projections": {"task": "projections.catch_up", "schedule": 2.0, "options": {"expires": 10}},
+    # Approval requests past their deadline expire (and their holds are given back) within a minute.
+    "expire-approvals": {"task": "projections.expire_approvals", "schedule": 30.0, "options": {"expires": 60}},
+    # Standing orders' due periods are paid within a minute of their day starting (UTC), missed ones too.
+    "pay-standing-orders": {"task": "projections.pay_standing_orders", "schedule": 60.0, "options": {"expires": 120}},
 }
 
+
+def _thresholds(text: str) -> dict[str, int]:
+    """TALLY_APPROVAL_THRESHOLDS: minor units per currency, e.g. "EUR=1000000,JPY=100000000"."""
+    try:
+        pairs = (item.split("=") for item in text.split(",") if item.strip())
+        return {currency.strip().upper(): int(minor) for currency, minor in pairs}
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"TALLY_APPROVAL_THRESHOLDS {text!r}: write CUR=minor units, comma-separated"
+        ) from exc
+
+
+def _seconds(text: str) -> int:
+    """TALLY_APPROVAL_EXPIRES: seconds, or a number with s, m, h or d (e.g. "24h")."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = text.strip().lower()
+    try:
+        seconds = int(text[:-1]) * units[text[-1]] if text[-1:] in units else int(text)
+    except (ValueError, IndexError) as exc:
+        raise ImproperlyConfigured(f"TALLY_APPROVAL_EXPIRES {text!r}: write seconds or e.g. 24h") from exc
+    if seconds <= 0:
+        raise ImproperlyConfigured("TALLY_APPROVAL_EXPIRES must be positive")
+    return seconds
+
+
+# Four eyes (ledger/approvals.py): withdrawals and transfers of at least the threshold wait for a
+# supervisor; unset currencies use 1,000,000 minor units (10,000.00, or 1,000,000 JPY).
+TALLY_APPROVAL_THRESHOLDS = _thresholds(os.environ.get("TALLY_APPROVAL_THRESHOLDS", ""))
+TALLY_APPROVAL_EXPIRES = _seconds(os.environ.get("TALLY_APPROVAL_EXPIRES", "24h"))
+# Blue/green rebuilds (projections/bluegreen.py) work this share of the time, resting between batches,
+# so that the screens serving meanwhile keep the machine; 1 goes flat out (rebuild_projections --pace).
+TALLY_REBUILD_PACE = float(os.environ.get("TALLY_REBUILD_PACE", "0.5"))
+if not 0 < TALLY_REBUILD_PACE <= 1:
+    raise ImproperlyConfigured("TALLY_REBUILD_PACE is the share of the time a rebuild works: more than 0, at most 1")
+# Tests move the deadline clock through this file (ledger/clock.py); never in production.
+TALLY_TEST_CLOCK_FILE = os.environ.get("TALLY_TEST_CLOCK_FILE", "")
+if TALLY_TEST_CLOCK_FILE and not DEBUG:
+    raise ImproperlyConfigured("TALLY_TEST_CLOCK_FILE is for tests only and refused when DJANGO_DEBUG is off.")
+
+# /metrics (config/metrics.py) answers only a bearer of this token; unset, it answers 404.
+TALLY_METRICS_TOKEN = os.environ.get("TALLY_METRICS_TOKEN", "").strip()
+# prometheus-client reads this variable itself, when it is imported: set, every process of the host
+# writes its counts into that folder and /metrics adds them up (README, Operating it). A folder that
+# is not there would fail the first command counted, so say so at start-up instead.
+PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+    raise ImproperlyConfigured(f"PROMETHEUS_MULTIPROC_DIR {PROMETHEUS_MULTIPROC_DIR!r} is not a directory; create it.")
+
+# Log lines as text (plain) or as one JSON object each (json); either way a line written while a
+# command runs carries its command id and correlation id (ledger/log_context.py), as JSON fields.
+TALLY_LOG_FORMAT = log_format.chosen()
+if TALLY_LOG_FORMAT not in log_format.FORMATS:
+    raise ImproperlyConfigured(f"TALLY_LOG_FORMAT {TALLY_LOG_FORMAT!r}: write plain or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "command_ids": {"()": "ledger.log_context.CommandIds"},
+        # The beat's tasks run every few seconds: Celery's lines about each are DEBUG (config/log_format.py).
+        "routine_tasks": {
+            "()": "config.log_format.RoutineTasks",
+            "tasks": sorted({str(entry["task"]) for entry in CELERY_BEAT_SCHEDULE.values()}),
+        },
+    },
+    "formatters": log_format.FORMATTERS,
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": TALLY_LOG_FORMAT, "filters": ["command_ids"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("TALLY_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own console handler (DEBUG only) would print its lines a second time, unformatted.
+        "django": {"handlers": [], "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+        **{
+            name: {"filters": ["routine_tasks"]}
+            for name in ("celery.worker.strategy", "celery.app.trace", "celery.beat")
+        },
+    },
 }

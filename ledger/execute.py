@@ -6,6 +6,9 @@ Otherwise, or when the cached state turns out to be behind, the first attempt is
 costs two (load, append). If another writer wins the race, the command is decided again against
 the new history, this time holding a transaction-scoped advisory lock on its streams (see
 store.append) so that a hot account converges instead of thrashing.
+
+While a command runs, its log lines carry its ids (ledger.log_context); once it is done it is
+counted by type and outcome, with its duration (ledger.metrics, served at /metrics).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
 from functools import partial
@@ -21,13 +25,14 @@ from uuid import UUID, uuid4
 
 from django.db import transaction
 
-from ledger import hooks, store
-from ledger.domain import account as domain
+from ledger import hooks, log_context, metrics, store
 from ledger.domain import commands as c
-from ledger.domain.account import STREAM_TYPE, Account
+from ledger.domain import streams as domain
+from ledger.domain.account import Account
 from ledger.domain.errors import DomainError
-from ledger.domain.events import AccountEvent
+from ledger.domain.streams import Event, State
 from ledger.hooks import CommandResult
+from ledger.metrics import Outcome
 from ledger.state_cache import StateCache
 from ledger.store.serialization import (
     SNAPSHOT_SCHEMA,
@@ -63,7 +68,11 @@ class ConflictPersisted(DomainError):
 
 def fingerprint(command: c.Command) -> str:
     """What the command asks for, without its id: the same id with other details is a conflict."""
-    payload = {f.name: str(getattr(command, f.name)) for f in fields(command) if f.name != "command_id"}
+    payload = {
+        f.name: str(getattr(command, f.name))
+        for f in fields(command)
+        if f.name != "command_id" and f.metadata.get("fingerprint", True)  # not the moment it was made
+    }
     text = json.dumps([type(command).__name__, payload], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -81,7 +90,6 @@ def execute(
     `recorded_at` only for importing history (see ledger.store.write.append)."""
     if not actor:
         raise ValueError("Every command needs an actor")
-    stream_ids = domain.streams_of(command)
     meta = {
         "actor": actor,
         "command_id": str(command.command_id),
@@ -90,6 +98,29 @@ def execute(
         "causation_id": str(causation_id or command.command_id),
         "source": source,
     }
+    started = time.perf_counter()
+    with log_context.command(command_id=meta["command_id"], correlation_id=meta["correlation_id"]):
+        try:
+            result, lost_races = _execute(command, meta, recorded_at)
+        except ConflictPersisted:
+            metrics.command_done(meta["command"], Outcome.CONFLICT_GAVE_UP, time.perf_counter() - started)
+            raise
+        except DomainError:
+            metrics.command_done(meta["command"], Outcome.REFUSED, time.perf_counter() - started)
+            raise
+        except Exception:
+            metrics.command_done(meta["command"], Outcome.FAILED, time.perf_counter() - started)
+            raise
+    outcome = Outcome.REPLAYED if result.replayed else Outcome.CONFLICT_RETRIED if lost_races else Outcome.ACCEPTED
+    # Counted once committed: a command inside a caller's transaction that rolls back recorded nothing.
+    done = partial(metrics.command_done, meta["command"], outcome, time.perf_counter() - started)
+    transaction.on_commit(done, robust=True)
+    return result
+
+
+def _execute(command: c.Command, meta: dict[str, str], recorded_at: datetime | None) -> tuple[CommandResult, int]:
+    """The command's result, and how many races it lost on the way (each one decided again)."""
+    stream_ids = domain.streams_of(command)
     fp = fingerprint(command)
     first_attempt = 0
     known = known_states.get_all(stream_ids)
@@ -100,7 +131,7 @@ def execute(
         known = {command.account_id: Account(id=command.account_id)}
     if known is not None:
         try:
-            return _decide_and_append(command, known, fp, meta, recorded_at)
+            return _decide_and_append(command, known, fp, meta, recorded_at), 0
         except DomainError:
             # Perhaps refused on a state that is behind the store (another process wrote since),
             # or this command id ran before and is to be answered, not decided: ask the store.
@@ -111,13 +142,14 @@ def execute(
                 log.info("command %s lost a race (decided on cached state); deciding again", command.command_id)
                 first_attempt = 1
     attempt_once = partial(_attempt, command, stream_ids, fp, meta, recorded_at)
+    # Every attempt after the first follows a lost race, so an attempt's number is the races lost.
     for attempt in range(first_attempt, MAX_ATTEMPTS):
         try:
             if attempt == 0:
-                return attempt_once()
+                return attempt_once(), 0
             with transaction.atomic():
                 store.lock_streams(stream_ids)
-                return attempt_once()
+                return attempt_once(), attempt
         except (store.ConcurrencyError, store.DuplicateCommand):
             log.info("command %s lost a race (attempt %d); deciding again", command.command_id, attempt + 1)
     raise ConflictPersisted()
@@ -132,11 +164,11 @@ def _attempt(
             raise IdempotencyConflict()
         return CommandResult(command.command_id, loaded.command.position, loaded.command.tx_id, replayed=True)
 
-    return _decide_and_append(command, _fold(stream_ids, loaded), fp, meta, recorded_at)
+    return _decide_and_append(command, _fold(stream_ids, loaded, command), fp, meta, recorded_at)
 
 
 def _decide_and_append(
-    command: c.Command, accounts: dict[UUID, Account], fp: str, meta: dict[str, str], recorded_at: datetime | None
+    command: c.Command, accounts: Mapping[UUID, State], fp: str, meta: dict[str, str], recorded_at: datetime | None
 ) -> CommandResult:
     decided = domain.decide(command, accounts)
     new_events, after, snapshots = _to_records(decided, accounts, meta)
@@ -144,17 +176,18 @@ def _decide_and_append(
         new_events, command=(command.command_id, meta["command"], fp), snapshots=snapshots, recorded_at=recorded_at
     )
     result = CommandResult(command.command_id, checkpoint.position, checkpoint.tx_id)
-    transaction.on_commit(partial(known_states.put, after), robust=True)
+    states = {sid: state for sid, state in after.items() if isinstance(state, Account)}
+    transaction.on_commit(partial(known_states.put, states), robust=True)
     transaction.on_commit(partial(hooks.command_committed, result), robust=True)
     return result
 
 
-def _fold(stream_ids: Sequence[UUID], loaded: store.Loaded) -> dict[UUID, Account]:
-    accounts: dict[UUID, Account] = {}
+def _fold(stream_ids: Sequence[UUID], loaded: store.Loaded, command: c.Command | None) -> dict[UUID, State]:
+    accounts: dict[UUID, State] = {}
     for stream_id in stream_ids:
         snap = loaded.snapshots.get(stream_id)
         accounts[stream_id] = (
-            account_from_snapshot(stream_id, snap.version, snap.state) if snap else Account(id=stream_id)
+            account_from_snapshot(stream_id, snap.version, snap.state) if snap else domain.blank(stream_id, command)
         )
     for stream_id, _version, type_name, schema_version, data in loaded.events:
         event = event_from_payload(type_name, schema_version, data)
@@ -163,25 +196,26 @@ def _fold(stream_ids: Sequence[UUID], loaded: store.Loaded) -> dict[UUID, Accoun
 
 
 def _to_records(
-    decided: list[AccountEvent],
-    accounts: dict[UUID, Account],
+    decided: list[Event],
+    accounts: Mapping[UUID, State],
     meta: dict[str, str],
-) -> tuple[list[store.NewEvent], dict[UUID, Account], list[store.Snapshot]]:
+) -> tuple[list[store.NewEvent], dict[UUID, State], list[store.Snapshot]]:
     """The events to append, the accounts' states after them, and the snapshots now due."""
     after = dict(accounts)
     records: list[store.NewEvent] = []
     for event in decided:
-        before = after[event.account_id]
-        after[event.account_id] = domain.evolve(before, event)
+        stream_id, stream_type = domain.stream_of(event)
+        before = after[stream_id]
+        after[stream_id] = domain.evolve(before, event)
         event_meta = meta
-        if records and records[0].stream_id != event.account_id:
+        if records and records[0].stream_id != stream_id:
             # The second half of a transfer happens because of the first: chain the causation.
             event_meta = {**meta, "causation_id": str(records[0].event_id)}
         records.append(
             store.NewEvent(
                 event_id=uuid4(),
-                stream_id=event.account_id,
-                stream_type=STREAM_TYPE,
+                stream_id=stream_id,
+                stream_type=stream_type,
                 version=before.version + 1,
                 type=event.type_name,
                 schema_version=event.schema_version,
@@ -192,7 +226,8 @@ def _to_records(
     snapshots = [
         store.Snapshot(sid, state.version, SNAPSHOT_SCHEMA, account_to_snapshot(state))
         for sid, state in after.items()
-        if state.version // SNAPSHOT_EVERY > accounts[sid].version // SNAPSHOT_EVERY
+        if isinstance(state, Account)  # a request's stream is a handful of events: never snapshotted
+        and state.version // SNAPSHOT_EVERY > accounts[sid].version // SNAPSHOT_EVERY
     ]
     return records, after, snapshots
 
@@ -204,7 +239,21 @@ def load_account(account_id: UUID) -> Account:
     form's POST loads the account and then executes the command, which then need not load it again.
     """
     loaded = store.load([account_id], command_id=None, snapshot_schema=SNAPSHOT_SCHEMA)
-    state = _fold([account_id], loaded)[account_id]
+    state = _fold([account_id], loaded, None)[account_id]
+    if not isinstance(state, Account):  # blank() makes an account of a stream no command names
+        raise TypeError(f"{account_id} is not an account's stream")
     if state.version:  # an unknown account number is not worth a place
         transaction.on_commit(partial(known_states.put, {account_id: state}), robust=True)
     return state
+
+
+def preview(command: c.Command) -> dict[UUID, State]:
+    """The states of the streams `command` acts on, as the store has them now, after checking the
+    command against them: raises the DomainError executing it would raise now. Records nothing:
+    what a confirmation step shows before the person confirms (executing may still refuse, if
+    something changes meanwhile)."""
+    stream_ids = domain.streams_of(command)
+    loaded = store.load(stream_ids, command_id=None, snapshot_schema=SNAPSHOT_SCHEMA)
+    states = _fold(stream_ids, loaded, command)
+    domain.decide(command, states)
+    return states

@@ -6,11 +6,13 @@ form is the same command and is applied once.
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
 from django import forms
 
+from ledger.account_field import AccountField
 from ledger.domain import commands as c
 from ledger.domain.account import MAX_NOTE_LENGTH, MAX_OWNER_LENGTH, Account
 from ledger.domain.money import CURRENCIES, AmountFormatError, parse_amount
@@ -46,11 +48,21 @@ class TaskForm(forms.Form):
             return None
 
 
-class AccountTaskForm(TaskForm):
+class _AbstractFormMetaclass(ABCMeta, forms.forms.DeclarativeFieldsMetaclass):
+    """Django's form metaclass with abstract methods: a task form that forgets to_command() cannot
+    be made at all, rather than failing when it is submitted."""
+
+
+class AccountTaskForm(TaskForm, metaclass=_AbstractFormMetaclass):
     """A task on an existing account: the form and the account's state make the command."""
 
+    # Set by the confirmation step's form (ledger/confirmation.py): the person has seen what the
+    # task will do. A plain task form never sends it.
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    @abstractmethod
     def to_command(self, account: Account) -> c.Command | None:
-        raise NotImplementedError
+        """The command this form asks for on `account`, or None with the form's errors set."""
 
 
 def _note(label: str) -> forms.CharField:
@@ -151,12 +163,9 @@ class WithdrawForm(MoneyForm):
 
 
 class TransferForm(AccountTaskForm):
-    to_account = forms.UUIDField(
+    to_account = AccountField(
         label="To account number",
-        error_messages={
-            "required": "Enter the account number to transfer to.",
-            "invalid": "Enter a full account number, like 6f1c0e2a-3b4d-4c5e-8f90-1a2b3c4d5e6f.",
-        },
+        error_messages={"required": "Enter the account number to transfer to."},
     )
     amount = _amount()
     memo = _note("Description (shown on both statements)")
@@ -195,7 +204,13 @@ class StatusForm(AccountTaskForm):
         )
 
 
+# Freezing and closing need a reason (the rule is the domain's: ledger.domain.errors.ReasonRequired);
+# the label says so before anyone submits.
+_REQUIRED_REASON = "Reason (required; kept in the audit trail)"
+
+
 class FreezeForm(StatusForm):
+    reason = _note(_REQUIRED_REASON)
     command_class = c.FreezeAccount
 
 
@@ -204,4 +219,22 @@ class UnfreezeForm(StatusForm):
 
 
 class CloseForm(StatusForm):
+    reason = _note(_REQUIRED_REASON)
     command_class = c.CloseAccount
+
+
+class ReverseForm(TaskForm):
+    """Reverse one movement. No command id of its own: the reversal's derives from the movement
+    (ledger.reversals), so every form for it, in any tab or any supervisor's, is the same command."""
+
+    command_id = None  # type: ignore[assignment]  # removes TaskForm's field (Django's way)
+    reason = forms.CharField(
+        label="Reason (kept with the reversal and shown on the statement)",
+        max_length=MAX_NOTE_LENGTH,
+        strip=True,
+        error_messages={
+            "required": "Say why the movement is reversed.",
+            "max_length": f"Keep it to {MAX_NOTE_LENGTH} characters or fewer.",
+        },
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -5,14 +5,14 @@ write side decides from). The one fold the as-of view and the event browser's st
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID
 
 from ledger import store
 from ledger.domain.account import STREAM_TYPE, Account, evolve
 from ledger.domain.money import format_money
-from ledger.store.serialization import UnknownEventType, event_from_payload
+from ledger.store.serialization import UnknownEventType, account_event_from_payload
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,12 @@ class Step:
     event: store.RecordedEvent
     state: Account | None  # None once the history can no longer be folded (see fold_steps)
     change: int = 0  # what the event did to the balance, minor units
+    reversed_by: int | None = None  # the version of the reversal of this movement, if it was reversed
+
+    @property
+    def reverses(self) -> int | None:
+        """For a reversal, the version of the movement it reverses (in this same stream)."""
+        return self.event.data.get("original_version") if self.event.type == "MovementReversed" else None
 
     @property
     def balance(self) -> str:
@@ -48,11 +54,20 @@ def fold_steps(stream_id: UUID, events: Iterable[store.RecordedEvent]) -> tuple[
             try:
                 if recorded.stream_type != STREAM_TYPE:
                     raise TypeError(f"{recorded.stream_type!r} streams have no aggregate to fold")
-                state = evolve(before, event_from_payload(recorded.type, recorded.schema_version, recorded.data))
+                event = account_event_from_payload(recorded.type, recorded.schema_version, recorded.data)
+                state = evolve(before, event)
             except (UnknownEventType, TypeError, ValueError) as error:
                 state, problem = None, f"Version {recorded.version}: {error}"
         steps.append(Step(recorded, state, state.balance - before.balance if state and before else 0))
-    return steps, problem
+    return _linked(steps), problem
+
+
+def _linked(steps: list[Step]) -> list[Step]:
+    """Each reversed movement with the version of its reversal, which comes later in the stream."""
+    reversal_of = {s.reverses: s.event.version for s in steps if s.reverses is not None}
+    if not reversal_of:
+        return steps
+    return [replace(s, reversed_by=reversal_of.get(s.event.version)) for s in steps]
 
 
 def account_history(account_id: UUID, *, at: datetime | None = None, version: int | None = None) -> list[Step]:

@@ -17,6 +17,9 @@ class Event(models.Model):
     data = models.JSONField()
     metadata = models.JSONField()
     recorded_at = models.DateTimeField()
+    # sha256 of the previous event's hash and this event's canonical text, set by the database as it
+    # appends the event (ledger/migrations/0005_event_hash_chain.py); checked by verify_chain
+    hash = models.BinaryField()
 
     class Meta:
         managed = False

@@ -1,7 +1,8 @@
 """Roles and what each may do. A role is a Django group; the server checks it on every task.
 
-teller:     open, deposit, withdraw, transfer
-supervisor: everything a teller does, plus freeze, unfreeze, close
+teller:     open, deposit, withdraw, transfer, set up and cancel standing orders
+supervisor: everything a teller does, plus freeze, unfreeze, close, and reverse a movement, and
+            approve or reject large movements (never their own: ledger/domain/approval.py)
 auditor:    reads everything, including the admin event browser, and changes nothing
 """
 
@@ -30,12 +31,15 @@ class Task(enum.StrEnum):
     FREEZE = "freeze"
     UNFREEZE = "unfreeze"
     CLOSE = "close"
+    REVERSE = "reverse"  # one statement line at a time (ledger/reversal_views.py), not an account task
+    APPROVE = "approve"  # approve or reject a request in the approvals inbox (ledger/approval_views.py)
+    STANDING_ORDER = "standing_order"  # set up or cancel one (ledger/standing_order_views.py)
 
 
-_TELLER_TASKS = frozenset({Task.OPEN, Task.DEPOSIT, Task.WITHDRAW, Task.TRANSFER})
+_TELLER_TASKS = frozenset({Task.OPEN, Task.DEPOSIT, Task.WITHDRAW, Task.TRANSFER, Task.STANDING_ORDER})
 TASKS_BY_ROLE: dict[Role, frozenset[Task]] = {
     Role.TELLER: _TELLER_TASKS,
-    Role.SUPERVISOR: _TELLER_TASKS | {Task.FREEZE, Task.UNFREEZE, Task.CLOSE},
+    Role.SUPERVISOR: _TELLER_TASKS | {Task.FREEZE, Task.UNFREEZE, Task.CLOSE, Task.REVERSE, Task.APPROVE},
     Role.AUDITOR: frozenset(),
 }
 
@@ -60,6 +64,11 @@ def remember_roles(user: AnyUser, group_names: Iterable[str]) -> set[Role]:
 
 def may_perform(user: AnyUser, task: Task) -> bool:
     return any(task in TASKS_BY_ROLE[role] for role in roles_of(user))
+
+
+def may_see_approvals(user: AnyUser) -> bool:
+    """The approvals inbox: those who decide (supervisors) and those who watch (auditors)."""
+    return may_perform(user, Task.APPROVE) or (user.is_authenticated and Role.AUDITOR in roles_of(user))
 
 
 def may_audit(user: AnyUser) -> bool:

@@ -26,7 +26,7 @@ ACCOUNT_TASKS: dict[Task, TaskSpec] = {
     Task.FREEZE: TaskSpec(forms.FreezeForm, "Freeze account", "Freeze", frozenset({Status.OPEN}), danger=True),
     Task.UNFREEZE: TaskSpec(forms.UnfreezeForm, "Unfreeze account", "Unfreeze", frozenset({Status.FROZEN})),
     Task.CLOSE: TaskSpec(
-        forms.CloseForm, "Close account", "Close", frozenset({Status.OPEN, Status.FROZEN}), danger=True
+        forms.CloseForm, "Close account", "Close account", frozenset({Status.OPEN, Status.FROZEN}), danger=True
     ),
 }
 

@@ -8,17 +8,21 @@ projections have caught up with it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from urllib.parse import urlsplit
 from uuid import UUID
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseLocation
 
-from ledger import forms
+from ledger import approvals, confirmation, forms, receipts
 from ledger.domain.account import Account, Status
 from ledger.domain.commands import Command
 from ledger.domain.errors import DomainError
@@ -56,9 +60,14 @@ def _in_account_page(request: HtmxHttpRequest, account_id: UUID | None) -> bool:
     return current == reverse("account", args=[account_id])
 
 
-def _after(request: HtmxHttpRequest, account_id: UUID, result: CommandResult) -> HttpResponse:
+def _after(
+    request: HtmxHttpRequest, account_id: UUID, result: CommandResult, told: Callable[[], SafeString]
+) -> HttpResponse:
+    """The answer to a recorded command: the account page, once the read side has it, with `told()`
+    (what was recorded, and its receipt) as a message on it."""
     url = f"{reverse('account', args=[account_id])}?after={result.tx_id}.{result.position}"
     try:
+        messages.success(request, told(), fail_silently=True)
         if not request.htmx:
             return HttpResponseRedirect(url, status=303)
         if _in_account_page(request, account_id):  # refresh the account part of the page in place
@@ -86,7 +95,8 @@ def open_account(request: HtmxHttpRequest) -> HttpResponse:
         and (command := form.to_command()) is not None
         and (result := _execute(request, form, command)) is not None
     ):
-        return _after(request, command.account_id, result)
+        opened = Account(id=command.account_id, owner=command.owner, currency=command.currency)
+        return _after(request, command.account_id, result, partial(receipts.recorded_message, command, opened, result))
     # A refused open keeps its command id: fixing the form and sending it again is one command.
     context = {
         "form": form,
@@ -105,6 +115,34 @@ def _account_or_404(account_id: UUID) -> Account:
     return account
 
 
+def _confirmation(
+    form: forms.AccountTaskForm, command: Command, routed: Command, account: Account
+) -> confirmation.Confirmation | None:
+    try:
+        return confirmation.prepare(command, routed, account)  # type: ignore[arg-type]  # needed() said which
+    except DomainError as error:
+        form.add_error(error.field if error.field in form.fields else None, error.message)
+        return None
+
+
+def _render_confirmation(
+    request: HtmxHttpRequest,
+    form: forms.AccountTaskForm,
+    confirm: confirmation.Confirmation,
+    task: Task,
+    account_id: UUID,
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "confirm": confirm,
+        "action": reverse("account_task", args=[account_id, task.value]),
+        "account": confirm.source,
+        "in_panel": _in_account_page(request, account_id),
+    }
+    template = "ledger/confirm.html#form" if request.htmx else "ledger/confirm.html"
+    return render(request, template, context)
+
+
 @require_http_methods(["GET", "POST"])
 def account_task(request: HtmxHttpRequest, account_id: UUID, task: str) -> HttpResponse:
     try:
@@ -116,13 +154,22 @@ def account_task(request: HtmxHttpRequest, account_id: UUID, task: str) -> HttpR
     account = _account_or_404(account_id)
     if request.method == "POST":
         form = spec.form(request.POST)
-        if (
-            form.is_valid()
-            and (command := form.to_command(account)) is not None
-            and (result := _execute(request, form, command)) is not None
-        ):
-            return _after(request, account_id, result)
-        status = UNPROCESSABLE
+        if form.is_valid() and (command := form.to_command(account)) is not None:
+            # A large withdrawal or transfer becomes a request for approval, with a hold.
+            routed = approvals.route(command, actor=request.user.get_username())
+            if "edit" in request.POST:  # "Change" on the confirmation: the form again, as filled in
+                status = 200
+            elif confirmation.needed(command) and not form.cleaned_data["confirmed"]:
+                if (confirm := _confirmation(form, command, routed, account)) is not None:
+                    return _render_confirmation(request, form, confirm, task_, account_id)
+                status = UNPROCESSABLE
+            elif (result := _execute(request, form, routed)) is not None:
+                told = partial(receipts.recorded_message, routed, account, result)
+                return _after(request, account_id, result, told)
+            else:
+                status = UNPROCESSABLE
+        else:
+            status = UNPROCESSABLE
     else:
         form = spec.form(initial={"seen_version": account.version})
         status = 200

@@ -7,7 +7,11 @@ class ProjectionsConfig(AppConfig):
 
     def ready(self) -> None:
         # The write side knows nothing of the read side; the read side subscribes to its hook.
-        from ledger.hooks import on_command_committed
+        from ledger.hooks import on_command_committed, on_event_shown, on_owner_search
+        from projections.consumption import event_consumption
         from projections.nudge import nudge
+        from projections.queries import accounts_of_owner
 
         on_command_committed(nudge)
+        on_event_shown(event_consumption)
+        on_owner_search(accounts_of_owner)

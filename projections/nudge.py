@@ -11,6 +11,7 @@ commands costs one catch-up, not one per command.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -22,7 +23,13 @@ from django.conf import settings
 log = logging.getLogger(__name__)
 
 QUEUED_FLAG = "tally:catch-up-queued"
-FLAG_TTL_SECONDS = 30  # a queued task that never ran (worker gone) stops blocking nudges after this
+# How long the flag keeps other nudges from queuing another catch-up. A process can die after
+# setting it and before its task is published (a management command exiting, a recycled web
+# worker): with 30 s, every deposit's page in the next 30 s said "processing" (seen in a test).
+# Kept to the beat's sweep interval, such a loss costs no more than a lost nudge does.
+FLAG_TTL_SECONDS = 2
+# A process on its way out waits this long for its last nudge to be published.
+EXIT_WAIT_SECONDS = 2.0
 BROKER_DOWN_PAUSE = 1.0
 # Delays only a commit that follows the previous publish within this time, by at most this time:
 # commit -> visible stays well inside its 50 ms goal.
@@ -32,6 +39,7 @@ COALESCE_SECONDS = 0.02
 class Nudger:
     def __init__(self) -> None:
         self._wanted = threading.Event()
+        self._publishing = threading.Event()
         self._thread: threading.Thread | None = None
         self._guard = threading.Lock()
         self._redis: redis.Redis | None = None
@@ -43,18 +51,29 @@ class Nudger:
                 if self._thread is None or not self._thread.is_alive():
                     self._thread = threading.Thread(target=self._loop, name="tally-nudger", daemon=True)
                     self._thread.start()
+                    atexit.register(self.flush)
+
+    def flush(self, timeout: float = EXIT_WAIT_SECONDS) -> None:
+        """Wait (briefly) until the nudges asked for are published: a daemon thread dies with its
+        process, and a command-line process that committed a command exits right after."""
+        deadline = time.monotonic() + timeout
+        while (self._wanted.is_set() or self._publishing.is_set()) and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def _loop(self) -> None:
         while True:
             self._wanted.wait()
+            self._publishing.set()
             self._wanted.clear()
+            pause = COALESCE_SECONDS  # commits meanwhile set _wanted: one publish covers them
             try:
                 self.publish()
             except Exception as exc:  # noqa: BLE001 - the broker is a hint; Postgres holds the truth
                 log.warning("could not nudge the projection workers (%s); the sweep will catch up", exc)
-                time.sleep(BROKER_DOWN_PAUSE)
-            else:
-                time.sleep(COALESCE_SECONDS)  # commits meanwhile set _wanted: one publish covers them
+                pause = BROKER_DOWN_PAUSE
+            finally:
+                self._publishing.clear()
+            time.sleep(pause)
 
     def client(self) -> redis.Redis:
         if self._redis is None:

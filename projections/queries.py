@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import Enum
 from uuid import UUID
 
@@ -15,7 +16,8 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from ledger.store import Checkpoint
+from ledger.domain import account_number
+from ledger.store import HORIZON_SQL, Checkpoint
 from ledger.store.sql import columns, load_models, prepared_cursor
 from projections.models import AccountSummary, DailyActivity, ProjectionStatus, StatementLine
 
@@ -32,7 +34,6 @@ ACCOUNT_SORTS = {
 PAGE_SIZE = 25
 WAIT_POLL_SECONDS = (0.004, 0.016)  # first pause, longest pause
 READ_YOUR_WRITES_SECONDS = 1.5  # how long a page after a task waits for the read side
-ACCOUNT_NUMBER_START = re.compile(r"[0-9a-f-]+")
 # Statement pages beyond this would need an OFFSET past what Postgres counts (bigint); no account
 # has that many lines, so asking for one is asking for the last page.
 LAST_STATEMENT_PAGE = (2**63 - 1) // PAGE_SIZE
@@ -63,15 +64,7 @@ def accounts_search(
         return Paginator(accounts.none(), PAGE_SIZE).get_page(page)
     q = q.strip()
     if q:
-        try:
-            accounts = accounts.filter(account_id=UUID(q))
-        except ValueError:
-            # Owner names, or the start of an account number as printed on a statement. Only hex
-            # digits and hyphens can start one: a name alone is one trigram-index lookup, not two.
-            match = Q(owner__icontains=q)
-            if ACCOUNT_NUMBER_START.fullmatch(q.lower()):
-                match |= Q(account_id__startswith=q.lower())
-            accounts = accounts.filter(match)
+        accounts = accounts.filter(_named_or_numbered(q))
     if status:
         accounts = accounts.filter(status=status)
     if currency:
@@ -80,19 +73,47 @@ def accounts_search(
     return Paginator(accounts, PAGE_SIZE).get_page(page)
 
 
+def _named_or_numbered(q: str) -> Q:
+    """A part of the owner's name, or the start of the account number however it is typed (with or
+    without TL and spaces), or the account's id whole. Only text that can start a number is looked
+    for among numbers: a name alone is one trigram-index lookup, not two."""
+    try:
+        return Q(account_id=UUID(q))
+    except ValueError:
+        match = Q(owner__icontains=q)
+        if (start := account_number.search_start(q)) is not None:
+            match |= Q(number__startswith=start)
+        return match
+
+
+def number_mistyped(q: str) -> str:
+    """What is wrong with a search that is a whole account number with a typing error ("" if it is
+    not one): no account has that number, and the check digits can say why."""
+    start = account_number.search_start(q.strip())
+    if start is None or not account_number.is_whole(start):
+        return ""
+    try:
+        account_number.parse(start)
+    except account_number.InvalidAccountNumber as error:
+        return error.message
+    return ""
+
+
 STATEMENT_PAGE_SQL = f"""
-    SELECT {columns(StatementLine, "line")},
-           (SELECT owner FROM {AccountSummary._meta.db_table} WHERE account_id = line.counterparty_id)
-               AS counterparty_owner,
-           (SELECT count(*) FROM {StatementLine._meta.db_table} WHERE account_id = %(account)s) AS lines_total
+    SELECT {columns(StatementLine, "line")}, counterparty.owner AS counterparty_owner,
+           counterparty.number AS counterparty_number,
+           (SELECT count(*) FROM {StatementLine._meta.db_table} WHERE account_id = %(account)s) AS lines_total,
+           (SELECT r.version FROM {StatementLine._meta.db_table} r  -- the partial index statement_reverses
+             WHERE r.account_id = line.account_id AND r.reverses_version = line.version) AS reversed_by_version
       FROM {StatementLine._meta.db_table} line
+      LEFT JOIN {AccountSummary._meta.db_table} counterparty ON counterparty.account_id = line.counterparty_id
      WHERE line.account_id = %(account)s
      ORDER BY line.version DESC
      LIMIT %(limit)s OFFSET %(offset)s"""
 
 
 def statement_page(*, account_id: UUID, page: int | str = 1) -> Page:
-    """A page of the account's statement, newest first, each line with its counterparty's name, and
+    """A page of the account's statement, newest first, each line with its counterparty's name and number, and
     how many lines the account has, in one query where a Paginator takes two and the names a third.
     The count is a subquery Postgres runs once, from the (account_id, version) index alone."""
     try:
@@ -114,7 +135,7 @@ def _statement_lines(account_id: UUID, number: int) -> list[StatementLine]:
         StatementLine,
         STATEMENT_PAGE_SQL,
         {"account": account_id, "limit": PAGE_SIZE, "offset": (number - 1) * PAGE_SIZE},
-        extra=["counterparty_owner", "lines_total"],
+        extra=["counterparty_owner", "counterparty_number", "lines_total", "reversed_by_version"],
     )
 
 
@@ -126,8 +147,27 @@ def account_options(*, currency: str, exclude: UUID | None, q: str = "", limit: 
     if not storable(q):
         return []
     if q.strip():
-        accounts = accounts.filter(owner__icontains=q.strip())
+        accounts = accounts.filter(_named_or_numbered(q.strip()))
     return list(accounts.order_by("owner")[:limit])
+
+
+def accounts_by_id(ids: Iterable[UUID | None]) -> dict[UUID, AccountSummary]:
+    """The summaries of the accounts a screen names beside its own (a request's or a standing
+    order's other account), in one query; an account the read side has not seen yet is missing."""
+    wanted = {i for i in ids if i is not None}
+    return AccountSummary.objects.in_bulk(wanted) if wanted else {}
+
+
+def accounts_of_owner(prefix: str, *, limit: int) -> list[UUID]:
+    """Up to `limit` accounts (by name) whose owner's name, or a word in it, starts with `prefix` in
+    any case: the event browser's search by owner (registered through ledger.hooks, projections/apps.py).
+    The whole name's start comes off summary_owner_prefix, a word's from the trigram index."""
+    prefix = " ".join(prefix.split())
+    if not prefix or not storable(prefix):
+        return []
+    match = Q(owner__istartswith=prefix) | Q(owner__icontains=f" {prefix}")
+    found = AccountSummary.objects.filter(match).order_by("owner", "account_id")
+    return list(found.values_list("account_id", flat=True)[:limit])
 
 
 @dataclass(frozen=True)
@@ -326,3 +366,63 @@ def wait_until_projected(
 ) -> bool:
     """Whether the named projections pass `checkpoint` within `timeout` (see projection_wait)."""
     return projection_wait(checkpoint, names, timeout=timeout) is Wait.REACHED
+
+
+# How long an event must have waited behind an open transaction before the read side counts as held
+# back by it. A command's own transaction lasts milliseconds; one that keeps committed events from
+# the projections for a second is worth naming, and the page says so within one 2-second sweep.
+HELD_BACK_SECONDS = 1.0
+QUERY_CHARS = 200  # of the holding backend's statement, shown to operators
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """The open transaction that holds the read side back, and since when events wait for it. Its
+    backend's details are None where Postgres shows them to no one or not to Tally's database user:
+    a prepared transaction has no backend, and another user's session shows only its pid and user
+    unless Tally's user has pg_read_all_stats."""
+
+    waiting_since: datetime  # when the first event that waits for it was recorded
+    pid: int | None
+    user: str | None
+    state: str | None  # e.g. "idle in transaction"
+    transaction_started: datetime | None  # xact_start
+    query: str | None  # the start of its current (or, when idle, last) statement, on one line
+
+
+# Projections read the log only below the horizon (ledger.store.HORIZON_SQL): the oldest transaction
+# still open in this database that has written, and so has a transaction id. Only such a transaction
+# holds them back (a read-only one has no id, whatever its backend_xmin), and only while events
+# committed after it wait: the first of them in commit order comes off the (tx_id, position) index.
+# pg_stat_activity names its backend; its backend_xid is an xid, the horizon an xid8 (epoch above 32 bits).
+_HELD_BACK = f"""
+WITH h AS (SELECT ({HORIZON_SQL}) AS xid),
+     first_waiting AS (SELECT e.recorded_at FROM ledger_event e, h
+                        WHERE e.tx_id > h.xid ORDER BY e.tx_id, e.position LIMIT 1)
+SELECT w.recorded_at, a.pid, a.usename, a.state, a.xact_start, left(a.query, %(chars)s)
+  FROM h CROSS JOIN first_waiting w
+  LEFT JOIN pg_stat_activity a
+    ON a.datname = current_database() AND a.leader_pid IS NULL
+   AND a.backend_xid::text::bigint = h.xid::text::bigint %% 4294967296
+ WHERE w.recorded_at < now() - make_interval(secs => %(seconds)s)
+ LIMIT 1
+"""
+
+
+def read_side_held_back(*, seconds: float = HELD_BACK_SECONDS) -> HeldBack | None:
+    """The open transaction that has kept committed events from every projection for more than
+    `seconds`, if one has."""
+    with connection.cursor() as cursor:
+        cursor.execute(_HELD_BACK, {"chars": QUERY_CHARS * 2, "seconds": seconds})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    waiting_since, pid, user, state, started, query = row
+    return HeldBack(
+        waiting_since=waiting_since,
+        pid=pid,
+        user=user,
+        state=state,
+        transaction_started=started,
+        query=" ".join(query.split())[:QUERY_CHARS] if query is not None else None,
+    )

@@ -17,9 +17,10 @@ from django.utils.safestring import SafeString, mark_safe
 
 from ledger.domain.money import format_money
 from projections.models import AccountSummary, StatementLine
+from projections.templatetags.account_numbers import account_number
 from projections.templatetags.money import kind_label, moment, signed_money
 
-# Reversed once per page with this in place of the account number; each row's link is a replace().
+# Reversed once per page with this in place of the account's id; each row's link is a replace().
 _ACCOUNT = "00000000-0000-0000-0000-000000000000"
 
 
@@ -37,19 +38,52 @@ def _table(headers: tuple[str, ...], rows: list[str]) -> SafeString:
 STATEMENT_HEADERS = ("Date", "Description", "By", "num:Amount", "num:Balance")
 
 
-def statement_table(lines: Iterable[StatementLine]) -> SafeString:
+def _reversal_links(line: StatementLine, on_page: set[int], history_url: str, reverse_url: str | None) -> str:
+    """A reversal names the line it reverses, a reversed line the one that reversed it (on this page
+    an anchor, else the account's history right after it); a line still reversible offers "Reverse"."""
+
+    def to(version: int) -> str:
+        return f"#line-{version}" if version in on_page else f"{history_url}?version={version}"
+
+    reverses, reversed_by = line.reverses_version, getattr(line, "reversed_by_version", None)
+    if reverses is not None:
+        return f'<a class="muted" href="{to(reverses)}" data-testid="reverses">of line #{reverses}</a>'
+    if reversed_by is not None:
+        return f'<a class="badge" href="{to(reversed_by)}" data-testid="reversed-by">reversed by #{reversed_by}</a>'
+    if reverse_url is None:
+        return ""
+    href = reverse_url.replace(str(_POSITION), str(line.position))
+    return f'<a class="button secondary reverse-link" href="{href}" data-testid="reverse">Reverse</a>'
+
+
+_POSITION = 987654321987  # reversed once per page in place of a line's position
+
+
+def reverse_url_for(account_id: object) -> str:
+    return reverse("reverse_movement", args=[account_id, _POSITION])
+
+
+def statement_table(lines: Iterable[StatementLine], *, reverse_url: str | None = None) -> SafeString:
+    """`reverse_url` (from reverse_url_for) when the reader may reverse the account's movements."""
     url = _account_url()
+    lines = list(lines)
+    on_page = {line.version for line in lines}
+    history_url = reverse("account_as_of", args=[lines[0].account_id]) if lines else ""
     rows = []
     for line in lines:
         description = escape(kind_label(line.kind))
         if line.counterparty_id:
             name = escape(line.counterparty_owner or "another account")
             description += f' <a href="{url.replace(_ACCOUNT, str(line.counterparty_id))}">{name}</a>'
+            if number := escape(account_number(getattr(line, "counterparty_number", None))):
+                description += f' <span class="mono nowrap muted" data-testid="counterparty-number">{number}</span>'
         if line.memo:
             description += f' <span class="muted">· {escape(line.memo)}</span>'
+        if links := _reversal_links(line, on_page, history_url, reverse_url):
+            description += f' <span class="reversal-links">{links}</span>'
         sign = "negative" if line.amount < 0 else "positive"
         rows.append(
-            f'<tr><td class="nowrap">{moment(line.recorded_at)}</td><td>{description}</td>'
+            f'<tr id="line-{line.version}"><td class="nowrap">{moment(line.recorded_at)}</td><td>{description}</td>'
             f'<td class="muted">{escape(line.actor)}</td>'
             f'<td class="num {sign}">{escape(signed_money(line.amount, line.currency))}</td>'
             f'<td class="num">{escape(format_money(line.balance_after, line.currency))}</td></tr>'
@@ -64,12 +98,11 @@ def accounts_table(accounts: Iterable[AccountSummary]) -> SafeString:
     url = _account_url()
     rows = []
     for a in accounts:
-        number = str(a.account_id)
         negative = " negative" if a.balance < 0 else ""
         status = escape(a.status)
         rows.append(
-            f'<tr><td><a href="{url.replace(_ACCOUNT, number)}">{escape(a.owner)}</a></td>'
-            f'<td class="mono small">{number}</td>'
+            f'<tr><td><a href="{url.replace(_ACCOUNT, str(a.account_id))}">{escape(a.owner)}</a></td>'
+            f'<td class="mono nowrap" data-testid="row-number">{escape(account_number(a.number))}</td>'
             f'<td><span class="badge status-{status}">{status}</span></td>'
             f'<td class="num{negative}" data-testid="row-balance">{escape(format_money(a.balance, a.currency))}</td>'
             f'<td class="nowrap muted">{moment(a.last_activity_at)}</td></tr>'

@@ -28,8 +28,9 @@ from django.utils import timezone
 from ledger import store
 from ledger.store import Checkpoint
 from ledger.store.sql import fetch
+from projections import metrics, schemas, skips
 from projections.models import ProjectionStatus
-from projections.projectors import Projector, get_projectors
+from projections.projectors import Projector, get_projectors, get_runnable
 from projections.projectors.base import Span
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,11 @@ BATCH_SIZE = 10_000
 REBUILD_BATCH_SIZE = 200_000
 
 
-def lock_key(name: str) -> int:
-    digest = hashlib.blake2b(f"tally.projection.{name}".encode(), digest_size=8).digest()
+def lock_key(name: str, schema: str | None = None) -> int:
+    """The advisory lock of projector `name`'s tables in `schema` (the live ones by default): a
+    rebuild's shadow tables are caught up by a runner of their own while the live ones go on."""
+    scope = name if schema in (None, schemas.LIVE) else f"{schema}.{name}"
+    digest = hashlib.blake2b(f"tally.projection.{scope}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
@@ -67,14 +71,17 @@ class _Lane:
 
 def ensure_status_rows(projectors: Iterable[Projector]) -> None:
     # One statement on every catch-up (this runs on each nudge), not a get_or_create per projector.
-    ProjectionStatus.objects.bulk_create([ProjectionStatus(name=p.name) for p in projectors], ignore_conflicts=True)
+    # A new row's tables are empty: whatever fills them from the first event is this version.
+    ProjectionStatus.objects.bulk_create(
+        [ProjectionStatus(name=p.name, version=p.version) for p in projectors], ignore_conflicts=True
+    )
 
 
 # The SQLSTATE of a lock wait that ran out of lock_timeout: the one error that means "busy".
 LOCK_NOT_AVAILABLE = "55P03"
 
 
-def try_lock(names: Iterable[str], *, wait_seconds: float = 0) -> list[str]:
+def try_lock(names: Iterable[str], *, wait_seconds: float = 0, schema: str | None = None) -> list[str]:
     """Take the advisory lock of each projector that no other runner holds (waiting up to
     `wait_seconds` for a busy one); return the names locked. Any error but a lock timeout (a lost
     connection, a cancelled statement) propagates, with the locks taken so far released."""
@@ -82,11 +89,11 @@ def try_lock(names: Iterable[str], *, wait_seconds: float = 0) -> list[str]:
     try:
         with connection.cursor() as cursor:
             for name in names:
-                if _lock(cursor, lock_key(name), wait_seconds):
+                if _lock(cursor, lock_key(name, schema), wait_seconds):
                     locked.append(name)
     except BaseException:
         if locked and not _connection_lost():
-            unlock(locked)
+            unlock(locked, schema=schema)
         raise
     return locked
 
@@ -113,10 +120,10 @@ def _connection_lost() -> bool:
     return connection.connection is None or connection.connection.closed
 
 
-def unlock(names: Iterable[str]) -> None:
+def unlock(names: Iterable[str], *, schema: str | None = None) -> None:
     with connection.cursor() as cursor:
         for name in names:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_key(name)])
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_key(name, schema)])
 
 
 def catch_up(
@@ -126,20 +133,27 @@ def catch_up(
     wait_seconds: float = 0,
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
+    schema: str | None = None,
+    pace: float = 1.0,
 ) -> Report:
     """Bring the named projectors (all by default) up to the end of the log, or until
-    `max_seconds` have passed. Projectors held by another runner are skipped."""
+    `max_seconds` have passed. Projectors held by another runner are skipped. With `schema`, the
+    named projectors' tables in that schema (a blue/green rebuild's), not the live ones. With a
+    `pace` below 1, it works only that share of the time, resting after each batch."""
     if connection.in_atomic_block:
         raise RuntimeError("catch_up() commits batch by batch; call it outside a transaction")
-    projectors = get_projectors(names)
-    ensure_status_rows(projectors)
+    # The process managers too (by default): they follow the log the same way. Never another
+    # generation's: they act, and acting twice is what their own checkpoint is there to prevent.
+    projectors = get_runnable(names) if schema in (None, schemas.LIVE) else get_projectors(names)
     report = Report()
-    locked = try_lock([p.name for p in projectors], wait_seconds=wait_seconds)
-    report.skipped = [p.name for p in projectors if p.name not in locked]
-    try:
-        _run([p for p in projectors if p.name in locked], report, max_seconds, batch_size, progress)
-    finally:
-        unlock(locked)
+    with schemas.tables_in(schema):
+        ensure_status_rows(projectors)
+        locked = try_lock([p.name for p in projectors], wait_seconds=wait_seconds, schema=schema)
+        report.skipped = [p.name for p in projectors if p.name not in locked]
+        try:
+            _run([p for p in projectors if p.name in locked], report, max_seconds, batch_size, progress, pace)
+        finally:
+            unlock(locked, schema=schema)
     return report
 
 
@@ -149,6 +163,8 @@ def catch_up_each(
     wait_seconds: float = 0,
     batch_size: int = BATCH_SIZE,
     progress: Callable[[str, int], None] | None = None,
+    schema: str | None = None,
+    max_seconds: float | None = None,
 ) -> Report:
     """catch_up() for each named projector at the same time, each in a thread with a database
     connection (so transactions, lock and checkpoint) of its own. A rebuild's statements then run
@@ -158,7 +174,12 @@ def catch_up_each(
     def one(name: str) -> Report:
         try:
             return catch_up(
-                [name], wait_seconds=wait_seconds, batch_size=batch_size, progress=progress and partial(progress, name)
+                [name],
+                max_seconds=max_seconds,
+                wait_seconds=wait_seconds,
+                batch_size=batch_size,
+                progress=progress and partial(progress, name),
+                schema=schema,
             )
         finally:
             connection.close()  # this thread's own connection
@@ -180,9 +201,11 @@ def _run(
     max_seconds: float | None,
     batch_size: int,
     progress: Callable[[int], None] | None,
+    pace: float = 1.0,
 ) -> None:
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
     statuses = {s.name: s for s in ProjectionStatus.objects.filter(name__in=[p.name for p in projectors])}
+    passed_over = skips.checkpoints([p.name for p in projectors])
     active = list(projectors)
     while active:
         if deadline is not None and time.monotonic() > deadline:
@@ -196,14 +219,16 @@ def _run(
                 active = [p for p in active if p not in lane.projectors]
                 continue
             for projector in lane.projectors:
-                error = _apply(projector, span, statuses[projector.name], started)
+                error = _apply(projector, span, statuses[projector.name], started, passed_over.get(projector.name, ()))
                 if error:
                     report.failed[projector.name] = error
                     active.remove(projector)
+        metrics.batch_visible(span, [statuses[p.name] for p in lane.projectors if p in active])
         report.applied += span.events
         report.batches += 1
         if progress:
             progress(span.events)
+        rest(started, pace)
     report.caught_up = not report.failed
 
 
@@ -225,6 +250,12 @@ SELECT head.tx_id::text, head.position, count(*) OVER (),
 """
 
 
+def rest(started: float, pace: float) -> None:
+    """After a stretch of work begun at `started`, rest so that the work takes `pace` of the time."""
+    if pace < 1:
+        time.sleep((time.monotonic() - started) * (1 / max(pace, 0.01) - 1))
+
+
 def next_span(after: Checkpoint, limit: int) -> Span | None:
     """The next `limit` events (or all there are) after `after`; None when there are none."""
     rows = fetch(_NEXT_SPAN, {"tx_id": str(after.tx_id), "position": after.position, "limit": limit})
@@ -242,14 +273,21 @@ def _lowest_lane(active: list[Projector], statuses: dict[str, ProjectionStatus])
     return _Lane(lowest, [p for p in active if checkpoint(p) == lowest])
 
 
-def _apply(projector: Projector, span: Span, status: ProjectionStatus, started: float) -> str | None:
-    """Apply a span inside a savepoint; on failure, find the first event that fails."""
-    try:
-        with transaction.atomic():
-            projector.apply(span)
-    except Exception as exc:  # noqa: BLE001 - any bug in one projector must not stop the others
-        return _apply_until_failure(projector, span, status, exc)
-    _advance(status, span, started)
+def _apply(
+    projector: Projector, span: Span, status: ProjectionStatus, started: float, passed_over: Iterable[Checkpoint]
+) -> str | None:
+    """Apply a span inside a savepoint, passing over the events an operator told this projector to
+    skip; on failure, find the first event that fails."""
+    for part, skip in skips.around(span, passed_over):
+        if skip:  # the checkpoint moves past it; the tables never see it
+            _advance(status, part, started)
+            continue
+        try:
+            with transaction.atomic():
+                projector.apply(part)
+        except Exception as exc:  # noqa: BLE001 - any bug in one projector must not stop the others
+            return _apply_until_failure(projector, part, status, exc)
+        _advance(status, part, started)
     return None
 
 
@@ -297,6 +335,7 @@ def _advance(status: ProjectionStatus, span: Span, started: float) -> None:
         "last_event_at": span.last_recorded_at,
         "updated_at": status.updated_at,
         "events_applied": F("events_applied") + span.events,
+        "batches_applied": F("batches_applied") + 1,
     }
     if status.last_error_position is not None and span.upto.position >= status.last_error_position:
         changes.update(last_error="", last_error_position=None, last_error_at=None)
@@ -329,6 +368,8 @@ def reset(names: list[str] | None = None, *, wait_seconds: float = 30) -> list[s
         with transaction.atomic():
             for projector in projectors:
                 projector.reset()
+                # Whatever fills them now is this version of the projector.
+                ProjectionStatus.objects.filter(name=projector.name).update(version=projector.version)
             ProjectionStatus.objects.filter(name__in=[p.name for p in projectors]).update(
                 tx_id=0,
                 position=0,

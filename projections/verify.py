@@ -7,17 +7,22 @@ both sides in Python dictionaries took 1.8 GB at 1,000,000 events.
 
 from __future__ import annotations
 
+import queue
+import threading
+import time
 from collections.abc import Hashable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import batched
 from typing import Any, cast
 
 import psycopg
-from django.db import transaction
+from django.db import connection, transaction
 
 from ledger import store
 from ledger.store import Checkpoint, RecordedEvent
 from ledger.store.sql import Row, copy_cursor, execute
+from projections import digest, schemas, skips
 from projections.models import ProjectionStatus
 from projections.projectors import Projector
 
@@ -37,38 +42,143 @@ class Verdict:
     events: int = 0
     rows: int = 0
     differences: list[Difference] = field(default_factory=list)
+    digest_differs: bool = False  # the replay's digest is not the table's: compared row by row next
 
 
-def _events_up_to(checkpoint: Checkpoint, batch: int = 5000) -> Iterator[RecordedEvent]:
-    after = Checkpoint()
-    while after < checkpoint:
-        events = store.read_all(after, limit=batch)
-        if not events:
-            return
-        for event in events:
-            if Checkpoint(event.tx_id, event.position) > checkpoint:
-                return
-            yield event
-        after = Checkpoint(events[-1].tx_id, events[-1].position)
+# Events a batch of the one reading of the log; batches a checker may have waiting (memory stays flat).
+READ_BATCH = 5_000
+WAITING_BATCHES = 4
 
 
-def verify(projector: Projector) -> Verdict:
-    """Compare the table with a replay of the events up to the projector's checkpoint.
+def verify(projector: Projector, *, schema: str | None = None) -> Verdict:
+    """verify_all() of one projector."""
+    return verify_all([projector], schema=schema)[0]
 
-    Both are read in one repeatable-read transaction, so a runner committing meanwhile cannot make
-    the comparison see a half-updated picture.
+
+def verify_all(projectors: list[Projector], *, schema: str | None = None, pace: float = 1.0) -> list[Verdict]:
+    """Compare each projector's table with a replay of the events up to its checkpoint, leaving out
+    the events an operator told it to pass over (projections/skips.py). With `schema`, the tables
+    of that generation (a blue/green rebuild's shadow) instead of the live ones.
+
+    The log is read once for all of them, only the event types some projector reads: each
+    projector's replay runs in a thread with a database session of its own, fed batch by batch,
+    and reads its checkpoint and its table in one repeatable-read transaction, so a runner
+    committing meanwhile cannot make the comparison see a half-updated picture. Reading once
+    instead of once a projector made verifying five projections about three times as fast.
     """
-    verdict = Verdict(projector.name)
-    with transaction.atomic():
-        execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        status = ProjectionStatus.objects.filter(name=projector.name).first()
-        checkpoint = Checkpoint(status.tx_id, status.position) if status else Checkpoint()
-        counted = _Counting(_events_up_to(checkpoint))
-        with copy_cursor() as cursor:
-            _load_expected(cursor, projector, projector.expected(counted))
-            verdict.rows, verdict.differences = _compare(cursor, projector)
-    verdict.events = counted.count
-    return verdict
+    verdicts = _replay(projectors, schema, by_digest=True, pace=pace)
+    mismatched = [p for p, v in zip(projectors, verdicts, strict=True) if v.digest_differs]
+    if mismatched:  # the digests only say that something differs: name what, row by row
+        named = {v.name: v for v in _replay(mismatched, schema, by_digest=False, pace=pace)}
+        verdicts = [named.get(v.name, v) for v in verdicts]
+    return verdicts
+
+
+def _replay(projectors: list[Projector], schema: str | None, *, by_digest: bool, pace: float) -> list[Verdict]:
+    checkers = [_Checker(p, schema, by_digest, pace) for p in projectors]
+    with ThreadPoolExecutor(max_workers=len(checkers)) as pool:
+        running = [(checker, pool.submit(checker.run)) for checker in checkers]
+        for checker, future in running:
+            while not checker.ready.wait(0.2):
+                if future.done():
+                    future.result()  # it failed before it could say where it stands: raise its error
+        try:
+            _feed(running, types=sorted(set().union(*(p.handles for p in projectors))), pace=pace)
+        except BaseException:
+            for checker in checkers:
+                checker.abandoned.set()
+            raise
+        return [future.result() for _, future in running]
+
+
+def _feed(running: list[tuple[_Checker, Future[Verdict]]], types: list[str], pace: float) -> None:
+    """Read the log once, up to the furthest checkpoint, and hand each batch to every checker. With a
+    `pace` below 1, rest after each batch as long as this process (the checkers' threads with it)
+    needs for it to have used only that share of one core: the replay is Python, one core at most."""
+    upto, after = max(checker.checkpoint for checker, _ in running), Checkpoint()
+    while after < upto:
+        wall, cpu = time.monotonic(), time.process_time()
+        if not (events := store.read_all(after, limit=READ_BATCH, types=types)):
+            break
+        for checker, future in running:
+            checker.offer(events, future)
+        after = Checkpoint(events[-1].tx_id, events[-1].position)
+        if pace < 1:  # what this batch cost, not a budget saved up: no burst after a quiet stretch
+            time.sleep(max((time.process_time() - cpu) / pace - (time.monotonic() - wall), 0))
+    for checker, future in running:
+        checker.offer(None, future)
+
+
+class _Checker:
+    """One projector's side of verify_all: its checkpoint, its replay, its comparison."""
+
+    def __init__(self, projector: Projector, schema: str | None, by_digest: bool, pace: float) -> None:
+        self.projector, self.schema, self.by_digest, self.pace = projector, schema, by_digest, pace
+        self.ready = threading.Event()
+        self.checkpoint = Checkpoint()
+        self.batches: queue.Queue[list[RecordedEvent] | None] = queue.Queue(maxsize=WAITING_BATCHES)
+        self.abandoned = threading.Event()  # the reading failed: no more batches will come
+
+    def offer(self, events: list[RecordedEvent] | None, running: Future[Verdict]) -> None:
+        """Hand it a batch (None: the end), without waiting forever on a replay that has failed."""
+        while True:
+            if running.done():
+                running.result()  # raises the replay's error; a finished replay takes nothing more
+                return
+            try:
+                self.batches.put(events, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def run(self) -> Verdict:
+        verdict = Verdict(self.projector.name)
+        try:
+            with schemas.tables_in(self.schema), transaction.atomic():
+                execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                status = ProjectionStatus.objects.filter(name=self.projector.name).first()
+                self.checkpoint = Checkpoint(status.tx_id, status.position) if status else Checkpoint()
+                passed_over = skips.positions(self.projector.name)
+                self.ready.set()
+                counted = _Counting(self._events(passed_over))
+                if self.by_digest:
+                    self._compare_digests(counted, verdict)
+                else:
+                    with copy_cursor() as cursor:
+                        _load_expected(cursor, self.projector, self.projector.expected(counted))
+                        verdict.rows, verdict.differences = _compare(cursor, self.projector)
+                for _ in counted:  # a replay that stopped reading early (none does) still drains its feed
+                    pass
+            verdict.events = counted.count
+            return verdict
+        finally:
+            connection.close()  # this thread's own session
+
+    def _compare_digests(self, events: Iterable[RecordedEvent], verdict: Verdict) -> None:
+        """The replay's rows and the table's, digested (projections/digest.py): no row leaves Python."""
+        p = self.projector
+        table = digest.of_table(p.tables[0], p.key_columns + p.row_columns, pace=self.pace)
+        several = len(p.key_columns) > 1
+        replay = digest.of_rows(
+            (*(cast(tuple[Any, ...], key) if several else (key,)), *row) for key, row in p.expected(events)
+        )
+        verdict.rows, verdict.digest_differs = table.rows, replay != table
+
+    def _events(self, passed_over: frozenset[int]) -> Iterator[RecordedEvent]:
+        handles, upto = self.projector.handles, self.checkpoint
+        while (events := self._next_batch()) is not None:
+            for event in events:
+                mine = event.type in handles and event.position not in passed_over
+                if mine and Checkpoint(event.tx_id, event.position) <= upto:
+                    yield event
+
+    def _next_batch(self) -> list[RecordedEvent] | None:
+        while True:
+            try:
+                return self.batches.get(timeout=0.2)
+            except queue.Empty:
+                if self.abandoned.is_set():
+                    raise RuntimeError("the log could not be read to the end; nothing was compared") from None
 
 
 def _load_expected(cursor: psycopg.Cursor, projector: Projector, expected: Iterable[tuple[Hashable, Row]]) -> None:

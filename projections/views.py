@@ -14,55 +14,46 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET
 
+from ledger.account_numbers import number_opened_by
 from ledger.domain.money import CURRENCIES
 from ledger.history import account_history
 from ledger.htmx import HtmxHttpRequest
 from ledger.roles import Task, may_audit, may_perform
 from ledger.store import Checkpoint
 from ledger.tasks import tasks_for
-from projections import queries
-from projections.rows import accounts_table, statement_table
+from projections import approval_queries, bluegreen, queries, skips, standing_orders, statements
+from projections import dashboard as dashboard_figures
+from projections.rows import accounts_table, reverse_url_for, statement_table
+from projections.status_history import status_history
 
 STATUSES = ("open", "frozen", "closed")
 TIMELINE_ROWS = 200
 # What the account page shows; it need not wait for the dashboard's daily totals.
-ACCOUNT_PAGE_PROJECTIONS = ("account_summary", "statement")
+ACCOUNT_PAGE_PROJECTIONS = ("account_summary", "statement", "approvals")  # approvals: its pending requests
 
 
 def _partial(request: HtmxHttpRequest, template: str, name: str) -> str:
     return f"{template}#{name}" if request.htmx else template
 
 
-CHART_HEIGHT, BAR_STEP = 140, 20
-KINDS = ("deposits", "withdrawals", "transfers")
-
-
-def _chart(activity: list[dict]) -> list[dict]:
-    """Stacked bars for an inline SVG chart, one per day (no charting library needed)."""
-    peak = max((sum(d[k] for k in KINDS) for d in activity), default=0) or 1
-    bars = []
-    for index, day in enumerate(activity):
-        top, segments = CHART_HEIGHT, []
-        for kind in KINDS:
-            height = CHART_HEIGHT * day[kind] / peak
-            top -= height
-            segments.append({"kind": kind, "y": round(top, 1), "height": round(height, 1)})
-        bars.append({"x": index * BAR_STEP, "day": day, "segments": segments})
-    return bars
-
-
 @require_GET
 def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     activity = queries.daily_activity(days=30)
+    lags = queries.projection_lag()
     return render(
         request,
         "projections/dashboard.html",
         {
             "totals": queries.totals_by_currency(),
-            "bars": _chart(activity),
-            "lags": queries.projection_lag(),
+            "today": dashboard_figures.today(),
+            "today_activity": dashboard_figures.today_by_currency(),
+            "latest": dashboard_figures.latest_movements(),
+            "chart": dashboard_figures.chart(activity),
             "days": activity,
-            "moved": sum(sum(d[k] for k in KINDS) for d in activity),
+            "moved": sum(sum(d[k] for k in dashboard_figures.KINDS) for d in activity),
+            "freshness": dashboard_figures.freshness(lags),
+            "lags": lags,
+            "operator": request.user.is_superuser,  # the projections' details are the operators'
         },
     )
 
@@ -79,6 +70,8 @@ def accounts(request: HtmxHttpRequest) -> HttpResponse:
         {
             "page": page,
             "accounts_table": accounts_table(page),
+            # A whole number that found nothing: its check digits may say it was mistyped.
+            "number_mistyped": "" if page.object_list else queries.number_mistyped(filters["q"]),
             "filters": filters,
             "statuses": STATUSES,
             "currencies": list(CURRENCIES),
@@ -110,16 +103,32 @@ def account(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     summary = queries.account_summary_get(account_id=account_id)
     if summary is None and not processing:
         raise Http404("There is no account with this number.")
-    statement = queries.statement_page(account_id=account_id, page=request.GET.get("page", 1))
+    period, period_error = statements.period_from(request.GET.get("from", ""), request.GET.get("to", ""))
+    in_period = None
+    if summary is not None and not period.whole:
+        in_period = statements.statement_for_period(
+            account_id=account_id, currency=summary.currency, period=period, page=request.GET.get("page", 1)
+        )
+        statement = in_period.lines
+    else:
+        statement = queries.statement_page(account_id=account_id, page=request.GET.get("page", 1))
+    # "Reverse" on each line for supervisors; the reversal's own page checks again, on the stream.
+    may_reverse = summary is not None and summary.status != "closed" and may_perform(request.user, Task.REVERSE)
     context = {
         "summary": summary,
         "statement": statement,
-        "statement_table": statement_table(statement),
+        "statement_table": statement_table(statement, reverse_url=reverse_url_for(account_id) if may_reverse else None),
         "processing": processing,
         "after": f"{after.tx_id}.{after.position}" if processing and after else "",
         "account_id": account_id,
         "tasks": tasks_for(request.user, summary.status) if summary else [],
+        "pending_requests": approval_queries.approvals_of_account(account_id=account_id) if summary else [],
+        "standing_orders": standing_orders.orders_of_account(account_id) if summary else [],
         "may_audit": may_audit(request.user),
+        "period": in_period,
+        "period_text": {"from": request.GET.get("from", ""), "to": request.GET.get("to", "")},
+        "period_error": period_error,
+        "status_changes": status_history(account_id=account_id) if summary else [],
     }
     template = "projections/account.html"
     if request.htmx and request.htmx.target in {"account", "statement"}:
@@ -188,6 +197,7 @@ def account_as_of(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
             "error": " ".join(errors),
             "at_text": at_text,
             "opened_at": everything[0].event.recorded_at,
+            "number": number_opened_by(everything[0].event),
         },
     )
 
@@ -207,15 +217,26 @@ def account_options(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
 @require_GET
 def projection_status(request: HtmxHttpRequest) -> HttpResponse:
     """Every role sees which projection stopped, where and since when, and what went wrong in one
-    line; the traceback (file paths, code, data) only operators, who are superusers."""
+    line; the traceback (file paths, code, data) only operators, who are superusers. Likewise for an
+    open transaction holding the read side back: every role sees that one does and since when; only
+    operators which backend it is and the start of its query."""
     return render(
         request,
         _partial(request, "projections/status.html", "table"),
-        {"lags": queries.projection_lag(), "show_tracebacks": request.user.is_superuser},
+        {
+            "lags": queries.projection_lag(),
+            "held_back": queries.read_side_held_back(),
+            "rebuilds": bluegreen.progress(),
+            "skipped": skips.recent(),
+            "show_tracebacks": request.user.is_superuser,
+            "may_browse": may_audit(request.user),
+        },
     )
 
 
 @require_GET
 def lag_badge(request: HtmxHttpRequest) -> HttpResponse:
-    """The read-side status in the header, refreshed every few seconds."""
-    return render(request, "projections/lag_badge.html", {"lags": queries.projection_lag()})
+    """How current the figures are, in the header, refreshed every few seconds."""
+    return render(
+        request, "projections/lag_badge.html", {"freshness": dashboard_figures.freshness(queries.projection_lag())}
+    )

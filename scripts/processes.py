@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -120,14 +121,15 @@ def _popen(args: Sequence[str], env: dict[str, str] | None, out: IO[bytes] | int
     return subprocess.Popen(list(args), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-class _Child:
+class _Child(ABC):
     """What the servers below share: `with` stops them, and start() returns only once one is ready
     (having stopped it again if it never is, or died first)."""
 
     process: subprocess.Popen | None = None
 
+    @abstractmethod
     def stop(self) -> None:
-        raise NotImplementedError
+        """End the process (each server knows how it is best stopped)."""
 
     @property
     def child(self) -> subprocess.Popen:

@@ -82,3 +82,15 @@ def celery_stack(django_db_setup, django_db_blocker, tmp_path_factory):
             worker = running.enter_context(CeleryProcess("worker", env=env, log=logs / "worker.log").start())
             beat = running.enter_context(CeleryProcess("beat", env=env, log=logs / "beat.log").start())
         yield type("Stack", (), {"redis": redis, "worker": worker, "beat": beat, "logs": logs})()
+
+
+@pytest.fixture
+def test_clock(tmp_path, settings):
+    """The deadline clock (ledger/clock.py) made movable: `test_clock.move(timedelta)`; `test_clock.env`
+    for child processes (a Celery worker, a web server) that must move with it."""
+    from ledger import clock
+
+    path = tmp_path / "clock"
+    path.write_text("0")
+    settings.TALLY_TEST_CLOCK_FILE = str(path)
+    return type("TestClock", (), {"move": staticmethod(clock.move), "env": {"TALLY_TEST_CLOCK_FILE": str(path)}})()

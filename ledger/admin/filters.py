@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 from uuid import UUID
@@ -18,11 +19,13 @@ from django.db.models.lookups import Exact
 from django.http import HttpRequest
 from django.utils import timezone
 
-from ledger.domain.account import STREAM_TYPE
-from ledger.domain.events import EVENT_TYPES
+from ledger.account_numbers import account_numbered
+from ledger.domain import account_number
+from ledger.domain.streams import ALL_EVENT_TYPES as EVENT_TYPES
+from ledger.domain.streams import STREAM_TYPES
+from ledger.hooks import accounts_of_owner
 from ledger.models import Event
 
-STREAM_TYPES = (STREAM_TYPE,)
 # What Postgres text cannot hold: NUL (psycopg refuses to send it) and lone surrogates (not UTF-8).
 # The read side's screens check the same in projections.queries.storable; ledger cannot import it.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -48,24 +51,67 @@ def caused_by_event(event_id: UUID) -> Q:
     )
 
 
-def search_events(queryset: QuerySet[Event], term: str) -> QuerySet[Event]:
-    """Exact matches only: a UUID is looked up as a stream, event, correlation or command id,
-    anything else as an actor."""
+# The accounts a search by owner follows at most: the events of more would be no page to read (and
+# a long IN list for the planner); the note asks for more of the name.
+OWNER_ACCOUNTS = 100
+
+
+@dataclass(frozen=True)
+class Search:
+    events: QuerySet[Event]
+    note: str = ""  # what the person should know about the result: a mistyped number, too many owners
+
+
+def search(queryset: QuerySet[Event], term: str) -> Search:
+    """A UUID is looked up as a stream, event, correlation or command id; a whole account number
+    (as people type it) as its account's stream; other text as an actor's name (exactly) or the
+    start of an owner's name or of a word in it (those accounts' streams)."""
     term = term.strip()
     if not term:
-        return queryset
+        return Search(queryset)
     if not storable(term):
-        return queryset.none()
+        return Search(queryset.none())
     try:
         uuid = UUID(term)
     except ValueError:
-        return queryset.filter(meta_equals("actor", term))
-    return queryset.filter(
-        Q(stream_id=uuid)
-        | Q(event_id=uuid)
-        | meta_equals("correlation_id", str(uuid))
-        | meta_equals("command_id", str(uuid))
-    )
+        pass
+    else:
+        return Search(
+            queryset.filter(
+                Q(stream_id=uuid)
+                | Q(event_id=uuid)
+                | meta_equals("correlation_id", str(uuid))
+                | meta_equals("command_id", str(uuid))
+            )
+        )
+    if (start := account_number.search_start(term)) is not None and account_number.is_whole(start):
+        return _numbered(queryset, start)
+    owners = accounts_of_owner(term, limit=OWNER_ACCOUNTS + 1)
+    match = meta_equals("actor", term)
+    if owners:
+        match |= Q(stream_id__in=owners[:OWNER_ACCOUNTS])
+    note = ""
+    if len(owners) > OWNER_ACCOUNTS:
+        note = (
+            f"More than {OWNER_ACCOUNTS} accounts have an owner whose name starts with “{term}”: these are the "
+            f"events of the first {OWNER_ACCOUNTS} by name. Type more of the name to find the others."
+        )
+    return Search(queryset.filter(match), note)
+
+
+def _numbered(queryset: QuerySet[Event], number: str) -> Search:
+    """The stream of the account numbered so, found from the number alone (its opening's position)."""
+    try:
+        account = account_numbered(number)
+    except account_number.InvalidAccountNumber as error:
+        return Search(queryset.none(), error.message)
+    if account is None:
+        return Search(queryset.none(), f"There is no account {account_number.grouped(number)}.")
+    return Search(queryset.filter(stream_id=account))
+
+
+def search_events(queryset: QuerySet[Event], term: str) -> QuerySet[Event]:
+    return search(queryset, term).events
 
 
 class ChoiceFilter(admin.SimpleListFilter):

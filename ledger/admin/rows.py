@@ -15,12 +15,14 @@ from typing import Any
 
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import label_for_field
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeData, SafeString
 from django.utils.text import capfirst
 
 from ledger.admin.paging import KeysetChangeList
+from ledger.admin.parties import parties_of
 
 # Reversed once per page with this in place of the position; every row's link then costs a replace().
 _POSITION = "__position__"
@@ -29,6 +31,13 @@ _POSITION = "__position__"
 class EventChangeList(KeysetChangeList):
     """The browser's change list: keyset paging, and `headers` and `body` for its table
     (templates/admin/ledger/event/change_list.html)."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        rows = list(self.result_list)  # the page's queryset, evaluated once; the table reuses it
+        found = parties_of(rows)  # the owners of the whole page in one query (ledger/admin/parties.py)
+        for event in rows:
+            event.parties = found[event.pk]
 
     @cached_property
     def headers(self) -> list[tuple[str, str]]:

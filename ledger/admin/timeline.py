@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from ledger.account_numbers import number_opened_by
 from ledger.domain.account import Account
+from ledger.domain.account_number import grouped
 from ledger.history import Step, fold_steps
 from ledger.models import Event
 from ledger.store import read_stream
@@ -21,6 +23,7 @@ class Timeline:
     page: int
     pages: int
     problem: str = ""  # why the fold stopped, shown above the table
+    number: str = ""  # an account stream's account number, grouped for reading (from its first event)
 
     @property
     def last(self) -> Account | None:
@@ -43,5 +46,7 @@ def stream_timeline(stream_id: UUID, *, page: int = 1) -> Timeline | None:
         return None
     pages = -(-head // PAGE_SIZE)
     page = min(max(page, 1), pages)
-    steps, problem = fold_steps(stream_id, read_stream(stream_id, to_version=page * PAGE_SIZE))
-    return Timeline(stream_id, steps[(page - 1) * PAGE_SIZE :], page, pages, problem)
+    events = read_stream(stream_id, to_version=page * PAGE_SIZE)
+    steps, problem = fold_steps(stream_id, events)
+    number = grouped(opened) if events and (opened := number_opened_by(events[0])) else ""
+    return Timeline(stream_id, steps[(page - 1) * PAGE_SIZE :], page, pages, problem, number)

@@ -35,11 +35,21 @@ class Account:
     overdraft_limit: int = 0
     balance: int = 0
     status: Status = Status.NEW
+    reversed: frozenset[UUID] = frozenset()  # the event ids of this account's movements that were reversed
+    holds: tuple[tuple[UUID, int], ...] = ()  # (hold id, amount) set aside for pending approvals
+
+    @property
+    def held(self) -> int:
+        return sum(amount for _, amount in self.holds)
 
     @property
     def available(self) -> int:
-        """What may still leave the account: balance plus overdraft, never below zero."""
-        return max(self.balance + self.overdraft_limit, 0)
+        """What may still leave the account: balance plus overdraft minus what is held, never below zero."""
+        return max(self.balance + self.overdraft_limit - self.held, 0)
+
+    def hold(self, hold_id: UUID) -> int | None:
+        """The amount held under `hold_id`, or None."""
+        return next((amount for held_id, amount in self.holds if held_id == hold_id), None)
 
     def money(self, minor: int) -> str:
         return format_money(minor, self.currency)
@@ -60,15 +70,31 @@ def _debited(a: Account, ev: e.MoneyWithdrawn | e.TransferSent) -> Account:
     return replace(a, balance=a.balance - ev.amount)
 
 
+def _reversed(a: Account, ev: e.MovementReversed) -> Account:
+    change = ev.amount if ev.credit else -ev.amount
+    return replace(a, balance=a.balance + change, reversed=a.reversed | {ev.original_event_id})
+
+
+def _held(a: Account, ev: e.FundsHeld) -> Account:
+    return replace(a, holds=(*a.holds, (ev.hold_id, ev.amount)))
+
+
+def _released(a: Account, ev: e.HoldReleased) -> Account:
+    return replace(a, holds=tuple(h for h in a.holds if h[0] != ev.hold_id))
+
+
 _EVOLVERS: dict[type[e.AccountEvent], Callable[[Account, Any], Account]] = {
     e.AccountOpened: _opened,
     e.MoneyDeposited: _credited,
     e.TransferReceived: _credited,
     e.MoneyWithdrawn: _debited,
     e.TransferSent: _debited,
+    e.MovementReversed: _reversed,
     e.AccountFrozen: lambda a, ev: replace(a, status=Status.FROZEN),
     e.AccountUnfrozen: lambda a, ev: replace(a, status=Status.OPEN),
     e.AccountClosed: lambda a, ev: replace(a, status=Status.CLOSED),
+    e.FundsHeld: _held,
+    e.HoldReleased: _released,
 }
 
 
@@ -88,6 +114,11 @@ def fold(account_id: UUID, events: Iterable[e.AccountEvent], start: Account | No
     return state
 
 
+def whose(a: Account) -> str:
+    """The account as a person knows it, for the rules' messages."""
+    return f"{a.owner}'s account" if a.owner else "The account"
+
+
 # --- guards ------------------------------------------------------------------------------------
 
 
@@ -99,7 +130,7 @@ def _require_existing(a: Account, *, field: str | None = None) -> None:
 def _require_active(a: Account, *, field: str | None = None) -> None:
     _require_existing(a, field=field)
     if a.status is Status.CLOSED:
-        raise errors.AccountIsClosed(a.id, field=field)
+        raise errors.AccountIsClosed(whose(a), field=field)
 
 
 def _require_amount(a: Account, amount: int, currency: str) -> None:
@@ -118,7 +149,7 @@ def _require_can_receive(a: Account, amount: int) -> None:
 
 def _require_can_pay(a: Account, amount: int) -> None:
     if a.status is Status.FROZEN:
-        raise errors.AccountIsFrozen(a.id)
+        raise errors.AccountIsFrozen(whose(a))
     if amount > a.available:
         raise errors.InsufficientFunds(a.money(a.available))
 
@@ -130,12 +161,20 @@ def _note(text: str, *, field: str) -> str:
     return text
 
 
+def _reason(text: str, task: str) -> str:
+    """A freeze's or a close's reason: required (unfreezing may say nothing more)."""
+    reason = _note(text, field="reason")
+    if not reason:
+        raise errors.ReasonRequired(task)
+    return reason
+
+
 # --- decide ------------------------------------------------------------------------------------
 
 
 def decide_open(a: Account, cmd: c.OpenAccount) -> list[e.AccountEvent]:
     if a.status is not Status.NEW:
-        raise errors.AccountAlreadyExists(a.id)
+        raise errors.AccountAlreadyExists(whose(a))
     owner = " ".join(cmd.owner.split())
     if not owner:
         raise errors.InvalidText("Enter the account owner's name.", field="owner")
@@ -206,22 +245,143 @@ def decide_transfer(source: Account, target: Account, cmd: c.Transfer) -> list[e
 def decide_freeze(a: Account, cmd: c.FreezeAccount) -> list[e.AccountEvent]:
     _require_active(a)
     if a.status is Status.FROZEN:
-        raise errors.AccountAlreadyFrozen(a.id)
-    return [e.AccountFrozen(account_id=a.id, reason=_note(cmd.reason, field="reason"))]
+        raise errors.AccountAlreadyFrozen(whose(a))
+    return [e.AccountFrozen(account_id=a.id, reason=_reason(cmd.reason, "frozen"))]
 
 
 def decide_unfreeze(a: Account, cmd: c.UnfreezeAccount) -> list[e.AccountEvent]:
     _require_active(a)
     if a.status is not Status.FROZEN:
-        raise errors.AccountNotFrozen(a.id)
+        raise errors.AccountNotFrozen(whose(a))
     return [e.AccountUnfrozen(account_id=a.id, reason=_note(cmd.reason, field="reason"))]
 
 
 def decide_close(a: Account, cmd: c.CloseAccount) -> list[e.AccountEvent]:
     _require_active(a)
+    if a.holds:  # a hold is a promise to a pending request; closing would break it silently
+        raise errors.HoldsPending(a.money(a.held))
     if a.balance != 0:
         raise errors.BalanceNotZero(a.money(a.balance))
-    return [e.AccountClosed(account_id=a.id, reason=_note(cmd.reason, field="reason"))]
+    return [e.AccountClosed(account_id=a.id, reason=_reason(cmd.reason, "closed"))]
+
+
+# --- reversals --------------------------------------------------------------------------------
+
+
+def _check_movement(cmd: c.ReverseMovement) -> None:
+    """The sides must be one movement as recorded: a deposit or a withdrawal, or a transfer's two halves."""
+    kinds = tuple(side.type for side in cmd.sides)
+    if kinds == ("MovementReversed",):
+        raise errors.NotReversible("A reversal cannot itself be reversed; record a new movement instead.")
+    if kinds not in {("MoneyDeposited",), ("MoneyWithdrawn",), ("TransferSent", "TransferReceived")}:
+        raise errors.NotReversible()
+    if len(cmd.sides) == 2:
+        sent, received = cmd.sides
+        if (sent.counterparty_id, sent.amount) != (received.account_id, received.amount):
+            raise errors.NotReversible("The two halves of this transfer do not match.")
+    if cmd.account_id not in {side.account_id for side in cmd.sides}:
+        raise errors.NotReversible("This movement is not on this account.")
+
+
+def _require_reversible(a: Account, side: c.RecordedMovement, *, field: str | None) -> None:
+    _require_active(a, field=field)
+    if side.event_id in a.reversed:
+        raise errors.AlreadyReversed()
+    if side.version > a.version or side.currency != a.currency:
+        raise errors.NotReversible("This movement is not on this account.")
+
+
+def _require_can_give_back(a: Account, side: c.RecordedMovement, *, transfer: bool) -> None:
+    """Money that came in goes out again: a frozen account gives nothing, and only what is available."""
+    if a.status is Status.FROZEN:
+        raise errors.AccountIsFrozen(whose(a))
+    if side.amount > a.available:
+        raise errors.CannotGiveBack(amount=a.money(side.amount), available=a.money(a.available), transfer=transfer)
+
+
+def decide_reverse(accounts: dict[UUID, Account], cmd: c.ReverseMovement) -> list[e.AccountEvent]:
+    """Compensating entries for every side of the movement, in one append. Money coming back in is
+    taken even by a frozen account (as a deposit is); money going out needs what going out always
+    needs: an account that is not frozen and the available funds, including the overdraft."""
+    _check_movement(cmd)
+    transfer = len(cmd.sides) == 2
+    for side in cmd.sides:
+        _require_reversible(accounts[side.account_id], side, field=None)
+    for side in cmd.sides:
+        a = accounts[side.account_id]
+        if side.type in e.REVERSAL_CREDITS:
+            _require_can_receive(a, side.amount)
+        else:
+            _require_can_give_back(a, side, transfer=transfer)
+    reason = _note(cmd.reason, field="reason")
+    if not reason:
+        raise errors.InvalidText("Say why the movement is reversed; the reason is kept with it.", field="reason")
+    return [
+        e.MovementReversed(
+            account_id=side.account_id,
+            reversal_id=cmd.command_id,
+            original_event_id=side.event_id,
+            original_position=side.position,
+            original_version=side.version,
+            original_command_id=side.command_id,
+            original_type=side.type,
+            amount=side.amount,
+            currency=side.currency,
+            counterparty_id=side.counterparty_id,
+            reason=reason,
+        )
+        for side in cmd.sides
+    ]
+
+
+# --- holds (see ledger/domain/approval.py for the request they are held for) ---------------------
+
+
+def decide_hold(a: Account, *, hold_id: UUID, amount: int, currency: str) -> e.FundsHeld:
+    """Set money aside as a withdrawal of it would be checked now: against the available funds."""
+    _require_active(a)
+    _require_amount(a, amount, currency)
+    _require_can_pay(a, amount)
+    return e.FundsHeld(account_id=a.id, hold_id=hold_id, amount=amount, currency=a.currency)
+
+
+def _release(a: Account, hold_id: UUID, outcome: str) -> e.HoldReleased:
+    amount = a.hold(hold_id)
+    if amount is None:
+        raise errors.HoldNotFound(hold_id)
+    return e.HoldReleased(account_id=a.id, hold_id=hold_id, amount=amount, currency=a.currency, outcome=outcome)
+
+
+def decide_release_hold(a: Account, cmd: c.ReleaseHold) -> list[e.AccountEvent]:
+    _require_existing(a)  # frozen or not: giving held money back moves nothing
+    return [_release(a, cmd.hold_id, "released")]
+
+
+def decide_settle_hold(accounts: dict[UUID, Account], cmd: c.SettleHold) -> list[e.AccountEvent]:
+    """The approved movement, decided with the hold already given back (it was set aside for this
+    very movement), so the rules of today apply: a frozen account pays nothing, funds that went
+    elsewhere since are not there. A refusal leaves the hold for ReleaseHold."""
+    source = accounts[cmd.account_id]
+    released = _release(source, cmd.hold_id, "executed")
+    freed = evolve(source, released)
+    if cmd.to_account_id is None:
+        movement = decide_withdraw(
+            freed,
+            c.Withdraw(
+                account_id=source.id, amount=cmd.amount, currency=cmd.currency, memo=cmd.memo, command_id=cmd.command_id
+            ),
+        )
+        return [*movement, released]
+    transfer = c.Transfer(
+        account_id=source.id,
+        to_account_id=cmd.to_account_id,
+        amount=cmd.amount,
+        currency=cmd.currency,
+        memo=cmd.memo,
+        command_id=cmd.command_id,
+    )
+    sent, received = decide_transfer(freed, accounts[cmd.to_account_id], transfer)
+    return [sent, released, received]  # the credit's causation is then the debit (see execute)
 
 
 # --- dispatch ----------------------------------------------------------------------------------
@@ -233,6 +393,7 @@ _DECIDERS: dict[type[c.Command], Callable[[Account, Any], list[e.AccountEvent]]]
     c.FreezeAccount: decide_freeze,
     c.UnfreezeAccount: decide_unfreeze,
     c.CloseAccount: decide_close,
+    c.ReleaseHold: decide_release_hold,
 }
 
 
@@ -240,6 +401,10 @@ def streams_of(command: c.Command) -> list[UUID]:
     """The accounts whose history a command is decided against (and may append to)."""
     if isinstance(command, c.Transfer):
         return [command.account_id, command.to_account_id]
+    if isinstance(command, c.SettleHold):
+        return [command.account_id] + ([command.to_account_id] if command.to_account_id else [])
+    if isinstance(command, c.ReverseMovement):
+        return list(dict.fromkeys([command.account_id, *(side.account_id for side in command.sides)]))
     if type(command) not in _DECIDERS:
         raise TypeError(f"No handler for {type(command).__name__}")
     return [command.account_id]
@@ -251,4 +416,8 @@ def decide(command: c.Command, accounts: dict[UUID, Account]) -> list[e.AccountE
         raise errors.StaleView(command.expected_version, own.version)
     if isinstance(command, c.Transfer):
         return decide_transfer(accounts[command.account_id], accounts[command.to_account_id], command)
+    if isinstance(command, c.SettleHold):
+        return decide_settle_hold(accounts, command)
+    if isinstance(command, c.ReverseMovement):
+        return decide_reverse(accounts, command)
     return _DECIDERS[type(command)](accounts[command.account_id], command)

@@ -49,6 +49,32 @@ class Transfer(Command):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class RecordedMovement:
+    """One side of a movement as the event store recorded it (read by ledger.reversals, never typed
+    in by a person): what a reversal names and moves back."""
+
+    account_id: UUID
+    event_id: UUID
+    position: int
+    version: int
+    command_id: UUID
+    type: str  # the original event's type
+    amount: int
+    currency: str
+    counterparty_id: UUID | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReverseMovement(Command):
+    """Move back the money of a recorded movement: a deposit or a withdrawal (one side), or both
+    sides of a transfer (sent, then received) at once. `account_id` is the account it was asked
+    from; its command id derives from the movement (ledger.reversals), so it happens at most once."""
+
+    sides: tuple[RecordedMovement, ...]
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class FreezeAccount(Command):
     reason: str = ""
 
@@ -61,3 +87,22 @@ class UnfreezeAccount(Command):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CloseAccount(Command):
     reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SettleHold(Command):
+    """Make the approved movement the hold `hold_id` was set aside for, and release the hold, in
+    one append. `to_account_id` is None for a withdrawal."""
+
+    hold_id: UUID
+    to_account_id: UUID | None = None
+    amount: int
+    currency: str
+    memo: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReleaseHold(Command):
+    """Give the held money back to the available funds without moving it."""
+
+    hold_id: UUID

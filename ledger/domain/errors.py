@@ -20,34 +20,39 @@ class DomainError(Exception):
         return str(self.args[0])
 
 
+# The rules about an account's state name it as a person knows it ("Ada Lovelace's account"), never
+# by its stream id: `whose` comes from ledger.domain.account.whose().
+
+
 class AccountNotFound(DomainError):
     def __init__(self, account_id: UUID, *, field: str | None = None) -> None:
-        super().__init__(f"There is no account {account_id}.", field=field)
+        super().__init__("There is no such account; check the account number.", field=field)
+        self.account_id = account_id
 
 
 class AccountAlreadyExists(DomainError):
-    def __init__(self, account_id: UUID) -> None:
-        super().__init__(f"An account with number {account_id} already exists.")
+    def __init__(self, whose: str) -> None:
+        super().__init__(f"{whose} already exists.")
 
 
 class AccountIsClosed(DomainError):
-    def __init__(self, account_id: UUID, *, field: str | None = None) -> None:
-        super().__init__(f"Account {account_id} is closed; no more activity is allowed on it.", field=field)
+    def __init__(self, whose: str, *, field: str | None = None) -> None:
+        super().__init__(f"{whose} is closed; no more activity is allowed on it.", field=field)
 
 
 class AccountIsFrozen(DomainError):
-    def __init__(self, account_id: UUID) -> None:
-        super().__init__(f"Account {account_id} is frozen: it can receive money, but nothing can leave it.")
+    def __init__(self, whose: str) -> None:
+        super().__init__(f"{whose} is frozen: it can receive money, but nothing can leave it.")
 
 
 class AccountAlreadyFrozen(DomainError):
-    def __init__(self, account_id: UUID) -> None:
-        super().__init__(f"Account {account_id} is already frozen.")
+    def __init__(self, whose: str) -> None:
+        super().__init__(f"{whose} is already frozen.")
 
 
 class AccountNotFrozen(DomainError):
-    def __init__(self, account_id: UUID) -> None:
-        super().__init__(f"Account {account_id} is not frozen.")
+    def __init__(self, whose: str) -> None:
+        super().__init__(f"{whose} is not frozen.")
 
 
 class AmountMustBePositive(DomainError):
@@ -109,9 +114,39 @@ class SameAccountTransfer(DomainError):
         super().__init__("Choose a different account to transfer to; an account cannot pay itself.")
 
 
+class AlreadyReversed(DomainError):
+    def __init__(self) -> None:
+        super().__init__("This movement has already been reversed; a movement can be reversed only once.")
+
+
+class NotReversible(DomainError):
+    def __init__(self, message: str = "Only a deposit, a withdrawal or a transfer can be reversed.") -> None:
+        super().__init__(message)
+
+
+class CannotGiveBack(DomainError):
+    """Reversing money that came into an account takes it out again: only while it is still there."""
+
+    def __init__(self, *, amount: str, available: str, transfer: bool) -> None:
+        where = "the receiving account" if transfer else "the account"
+        super().__init__(
+            f"This reversal would take {amount} back, but {where} has only {available} available, "
+            "including the overdraft: the money has been spent since."
+        )
+
+
 class BalanceNotZero(DomainError):
     def __init__(self, balance: str) -> None:
         super().__init__(f"Only an account with a zero balance can be closed; the balance is {balance}.")
+
+
+class ReasonRequired(DomainError):
+    """Freezing and closing change what an account may do: the audit trail says why."""
+
+    field = "reason"
+
+    def __init__(self, task: str) -> None:
+        super().__init__(f"Say why the account is {task}: the reason is kept in the audit trail.")
 
 
 class InvalidText(DomainError):
@@ -131,4 +166,16 @@ class StaleView(DomainError):
         super().__init__(
             "The account has changed since this page was shown (someone else acted on it); "
             "review its current state and submit again."
+        )
+
+
+class HoldNotFound(DomainError):
+    def __init__(self, hold_id: UUID) -> None:
+        super().__init__(f"No money is held for request {hold_id} on this account.")
+
+
+class HoldsPending(DomainError):
+    def __init__(self, held: str) -> None:
+        super().__init__(
+            f"{held} is held for requests awaiting approval; they must be decided before the account can be closed."
         )

@@ -68,6 +68,36 @@ class TransferReceived(AccountEvent):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class MovementReversed(AccountEvent):
+    """A compensating entry: the money of one earlier movement on this account moves back, and the
+    original stays recorded as it was. Both sides of a transfer are reversed in one append, each
+    naming its own side's original event; `reversal_id` (the reversal command's id) joins them."""
+
+    type_name = "MovementReversed"
+
+    reversal_id: UUID
+    original_event_id: UUID
+    original_position: int
+    original_version: int
+    original_command_id: UUID
+    original_type: str  # MoneyDeposited, MoneyWithdrawn, TransferSent or TransferReceived
+    amount: int  # minor units, > 0; it moves the opposite way to the original (see `credit`)
+    currency: str
+    counterparty_id: UUID | None = None  # the other account of a reversed transfer
+    reason: str
+
+    @property
+    def credit(self) -> bool:
+        """Reversing money that left the account brings it back; reversing money that came in takes it out."""
+        return self.original_type in REVERSAL_CREDITS
+
+
+# The original event types whose reversal credits the account (the others' reversal debits it).
+REVERSAL_CREDITS = frozenset({"MoneyWithdrawn", "TransferSent"})
+REVERSIBLE = frozenset({"MoneyDeposited", "MoneyWithdrawn", "TransferSent", "TransferReceived"})
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class AccountFrozen(AccountEvent):
     type_name = "AccountFrozen"
 
@@ -88,6 +118,30 @@ class AccountClosed(AccountEvent):
     reason: str = ""
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FundsHeld(AccountEvent):
+    """Money set aside for a pending approval: the balance is unchanged, the available funds drop."""
+
+    type_name = "FundsHeld"
+
+    hold_id: UUID  # the approval request it is held for
+    amount: int
+    currency: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HoldReleased(AccountEvent):
+    """The hold ends: `outcome` is "executed" when the movement was made in the same append,
+    else "released" (rejected, expired, or the movement failed)."""
+
+    type_name = "HoldReleased"
+
+    hold_id: UUID
+    amount: int
+    currency: str
+    outcome: str
+
+
 # The stable names events are stored under; a Python path is never stored.
 EVENT_TYPES: dict[str, type[AccountEvent]] = {
     cls.type_name: cls
@@ -97,8 +151,11 @@ EVENT_TYPES: dict[str, type[AccountEvent]] = {
         MoneyWithdrawn,
         TransferSent,
         TransferReceived,
+        MovementReversed,
         AccountFrozen,
         AccountUnfrozen,
         AccountClosed,
+        FundsHeld,
+        HoldReleased,
     )
 }

@@ -2,7 +2,7 @@
 
 Every index is one more insert per appended event, so each one below names the query that needs it.
 Not indexed on purpose:
-- stream_type: every stream is an account today, so a filter on it matches (nearly) every row and
+- stream_type = account (0004 indexes the rarer stream types): a filter on it matches nearly every row and
   the newest-first walk down the primary key answers it at once.
 - stream_id / event_id / correlation_id: already indexed by 0001 (UNIQUE (stream_id, version),
   UNIQUE (event_id), the correlation expression index).

@@ -5,7 +5,16 @@ its whole public face. The SQL that writes is in write.py, the SQL that reads in
 hand back in records.py; sql.py says how the rest of the code reaches the database.
 """
 
-from ledger.store.read import HORIZON_SQL, head_position, read_all, read_stream
+from ledger.store.read import (
+    EVENTLESS_SESSION,
+    HORIZON_SQL,
+    head_position,
+    read_all,
+    read_command,
+    read_correlated,
+    read_span,
+    read_stream,
+)
 from ledger.store.records import (
     Checkpoint,
     CommandRecord,
@@ -19,6 +28,7 @@ from ledger.store.records import (
 from ledger.store.write import append, load, lock_streams
 
 __all__ = [
+    "EVENTLESS_SESSION",
     "HORIZON_SQL",
     "Checkpoint",
     "CommandRecord",
@@ -33,5 +43,8 @@ __all__ = [
     "load",
     "lock_streams",
     "read_all",
+    "read_command",
+    "read_correlated",
+    "read_span",
     "read_stream",
 ]

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
+
+import orjson
 
 from ledger.store.records import Checkpoint, RecordedEvent
 from ledger.store.sql import fetch
@@ -20,18 +22,37 @@ _COLUMNS = (
 
 def _recorded(row: tuple[Any, ...]) -> RecordedEvent:
     position, tx_id, event_id, stream_id, stream_type, version, type_, schema, data, metadata, at = row
-    schema, data = upcast(type_, schema, json.loads(data))
+    current, data = upcast(type_, schema, orjson.loads(data))
     return RecordedEvent(
-        position, int(tx_id), event_id, stream_id, stream_type, version, type_, schema, data, json.loads(metadata), at
+        position,
+        int(tx_id),
+        event_id,
+        stream_id,
+        stream_type,
+        version,
+        type_,
+        current,
+        data,
+        orjson.loads(metadata),
+        at,
+        schema,
     )
 
 
 def read_stream(
-    stream_id: UUID, *, to_version: int | None = None, as_of: datetime | None = None
+    stream_id: UUID,
+    *,
+    to_version: int | None = None,
+    as_of: datetime | None = None,
+    types: Iterable[str] | None = None,
 ) -> list[RecordedEvent]:
-    """One stream in version order, optionally only up to a version or a moment in time."""
+    """One stream in version order, optionally only up to a version or a moment in time, or only
+    events of some types."""
     sql = f"SELECT {_COLUMNS} FROM ledger_event WHERE stream_id = %s"
     params: list[Any] = [stream_id]
+    if types is not None:
+        sql += " AND type = ANY(%s)"
+        params.append(list(types))
     if to_version is not None:
         sql += " AND version <= %s"
         params.append(to_version)
@@ -47,15 +68,20 @@ def read_stream(
 # strictly at its end: an event is read only once no transaction that could commit before it is
 # open. Transactions that pg_stat_activity shows in *other* databases of the cluster are left out
 # (they can never write here, and a long one would stall every projection); one that finished
-# meanwhile is not shown anywhere and so still counts, which keeps the horizon safe.
+# meanwhile is not shown anywhere and so still counts, which keeps the horizon safe. So are the
+# transactions of sessions named EVENTLESS_SESSION: they promise never to append an event (a
+# blue/green rebuild filling new projection tables for seconds at a time), so no event can hide
+# behind them, and waiting for them would stall the live read side for the whole of each batch.
 # Public for every reader of the log in commit order (the projection runner bounds its spans by
 # it), so that the rule lives here only. Its "%%" is for a statement run with parameters.
-HORIZON_SQL = """
+EVENTLESS_SESSION = "tally: appends no events"
+HORIZON_SQL = f"""
 SELECT coalesce(
     (SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
       WHERE x::text::bigint %% 4294967296 NOT IN (
             SELECT backend_xid::text::bigint FROM pg_stat_activity
-             WHERE datname IS DISTINCT FROM current_database() AND backend_xid IS NOT NULL)),
+             WHERE (datname IS DISTINCT FROM current_database() OR application_name = '{EVENTLESS_SESSION}')
+               AND backend_xid IS NOT NULL)),
     pg_snapshot_xmax(pg_current_snapshot()))
 """
 # ORDER BY names the table's columns: a bare "tx_id" would mean the output column of that name,
@@ -65,7 +91,7 @@ SELECT coalesce(
 _READ_ALL = f"""
 SELECT {_COLUMNS} FROM ledger_event
  WHERE (tx_id, position) > (%s::text::xid8, %s)
-   AND tx_id < ({HORIZON_SQL})
+   AND tx_id < ({HORIZON_SQL}) AND (%s::text[] IS NULL OR type = ANY(%s::text[]))
  ORDER BY ledger_event.tx_id, ledger_event.position
  LIMIT %s
 """
@@ -74,10 +100,39 @@ SELECT {_COLUMNS} FROM ledger_event
 START = Checkpoint()  # the start of the log
 
 
-def read_all(after: Checkpoint = START, *, limit: int = 1000) -> list[RecordedEvent]:
-    return [_recorded(row) for row in fetch(_READ_ALL, [str(after.tx_id), after.position, limit])]
+def read_all(after: Checkpoint = START, *, limit: int = 1000, types: list[str] | None = None) -> list[RecordedEvent]:
+    """The next `limit` events after `after` in commit order (of `types` only, when given)."""
+    return [_recorded(row) for row in fetch(_READ_ALL, [str(after.tx_id), after.position, types, types, limit])]
 
 
 def head_position() -> int:
     """The highest position written so far (committed or not yet visible), 0 for an empty store."""
     return fetch("SELECT coalesce(max(position), 0) FROM ledger_event")[0][0]
+
+
+_READ_SPAN = f"""
+SELECT {_COLUMNS} FROM ledger_event
+ WHERE (tx_id, position) > (%s::text::xid8, %s) AND (tx_id, position) <= (%s::text::xid8, %s)
+   AND tx_id BETWEEN %s::text::xid8 AND %s::text::xid8 AND type = ANY(%s)
+ ORDER BY ledger_event.tx_id, ledger_event.position
+"""
+
+
+def read_span(after: Checkpoint, upto: Checkpoint, types: Iterable[str]) -> list[RecordedEvent]:
+    """The events of `types` after `after` up to and including `upto`, in commit order: a span the
+    projection runner marked out (below the horizon, so complete), for a process manager."""
+    params = [str(after.tx_id), after.position, str(upto.tx_id), upto.position, str(after.tx_id), str(upto.tx_id)]
+    return [_recorded(row) for row in fetch(_READ_SPAN, [*params, sorted(types)])]
+
+
+def read_command(command_id: UUID) -> list[RecordedEvent]:
+    """The events one command appended, in log order; by the command-id expression index."""
+    sql = f"SELECT {_COLUMNS} FROM ledger_event WHERE (metadata ->> 'command_id') = %s ORDER BY position"
+    return [_recorded(row) for row in fetch(sql, [str(command_id)])]
+
+
+def read_correlated(correlation_id: UUID, *, limit: int = 200) -> list[RecordedEvent]:
+    """The events of one correlation (a request and all it caused), in log order; by the
+    correlation expression index."""
+    sql = f"SELECT {_COLUMNS} FROM ledger_event WHERE (metadata ->> 'correlation_id') = %s ORDER BY position LIMIT %s"
+    return [_recorded(row) for row in fetch(sql, [str(correlation_id), limit])]

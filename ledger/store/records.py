@@ -47,6 +47,7 @@ class RecordedEvent:
     data: dict[str, Any]
     metadata: dict[str, Any]
     recorded_at: datetime
+    stored_schema_version: int  # the shape it was recorded in (the event-type catalogue counts by it)
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -7,7 +7,9 @@ from typing import Any
 from uuid import UUID
 
 from ledger.domain.account import Account, Status
-from ledger.domain.events import EVENT_TYPES, AccountEvent
+from ledger.domain.events import AccountEvent
+from ledger.domain.streams import ALL_EVENT_TYPES as EVENT_TYPES
+from ledger.domain.streams import Event
 
 # Bump when the shape of Account changes: older snapshots are then ignored and rebuilt.
 SNAPSHOT_SCHEMA = 1
@@ -19,11 +21,12 @@ class UnknownEventType(Exception):
 
 # Which fields of each event type hold a UUID (stored as text): worked out once, not per event.
 _UUID_FIELDS = {
-    cls: frozenset(f.name for f in dataclasses.fields(cls) if f.type in ("UUID", UUID)) for cls in EVENT_TYPES.values()
+    cls: frozenset(f.name for f in dataclasses.fields(cls) if f.type in ("UUID", UUID, "UUID | None"))
+    for cls in EVENT_TYPES.values()
 }
 
 
-def event_to_payload(event: AccountEvent) -> dict[str, Any]:
+def event_to_payload(event: Event) -> dict[str, Any]:
     uuids = _UUID_FIELDS[type(event)]
     return {
         f.name: str(value) if f.name in uuids else value
@@ -32,7 +35,7 @@ def event_to_payload(event: AccountEvent) -> dict[str, Any]:
     }
 
 
-def event_from_payload(type_name: str, schema_version: int, data: dict[str, Any]) -> AccountEvent:
+def event_from_payload(type_name: str, schema_version: int, data: dict[str, Any]) -> Event:
     cls = EVENT_TYPES.get(type_name)
     if cls is None:
         raise UnknownEventType(f"No event type is registered as {type_name!r}")
@@ -49,6 +52,8 @@ def account_to_snapshot(account: Account) -> dict[str, Any]:
         "overdraft_limit": account.overdraft_limit,
         "balance": account.balance,
         "status": account.status.value,
+        "holds": [[str(hold_id), amount] for hold_id, amount in account.holds],
+        "reversed": sorted(str(event_id) for event_id in account.reversed),
     }
 
 
@@ -61,4 +66,16 @@ def account_from_snapshot(account_id: UUID, version: int, state: dict[str, Any])
         overdraft_limit=state["overdraft_limit"],
         balance=state["balance"],
         status=Status(state["status"]),
+        # Nor one taken before holds existed: it had none.
+        holds=tuple((UUID(hold_id), amount) for hold_id, amount in state.get("holds", ())),
+        # A snapshot taken before reversals existed had none to remember: the default is its truth.
+        reversed=frozenset(UUID(event_id) for event_id in state.get("reversed", ())),
     )
+
+
+def account_event_from_payload(type_name: str, schema_version: int, data: dict[str, Any]) -> AccountEvent:
+    """An event of an account's stream; an event of another stream type is refused."""
+    event = event_from_payload(type_name, schema_version, data)
+    if not isinstance(event, AccountEvent):
+        raise UnknownEventType(f"{type_name} is not an account's event")
+    return event

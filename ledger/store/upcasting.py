@@ -44,6 +44,20 @@ def upcast(type_name: str, schema_version: int, data: Payload) -> tuple[int, Pay
     return schema_version, data
 
 
+def upcasters_from(type_name: str, schema_version: int) -> list[Upcaster]:
+    """The upcasters an event of this type stored in this version passes through on read, in order."""
+    steps = []
+    while (step := _BY_KEY.get((type_name, schema_version))) is not None:
+        steps.append(step)
+        schema_version += 1
+    return steps
+
+
+def current_schema_version(type_name: str) -> int:
+    """The version every reader sees an event of this type in: one past its last upcaster's."""
+    return max((u.from_version + 1 for u in UPCASTERS if u.event_type == type_name), default=1)
+
+
 CURRENT_VIEW = "ledger_event_current"
 
 

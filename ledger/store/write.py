@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 from django.db import IntegrityError, connection, transaction
 
 from ledger.store.records import (
@@ -60,7 +61,7 @@ def load(stream_ids: Sequence[UUID], *, command_id: UUID | None, snapshot_schema
     with prepared_cursor() as cursor:
         cursor.execute(_LOAD, {"command_id": command_id, "streams": list(stream_ids), "schema": snapshot_schema})
         for kind, stream_id, version, type_, schema, text, position, tx_id in cursor.fetchall():
-            data = json.loads(text)  # Django's psycopg setup hands jsonb over as text
+            data = orjson.loads(text)  # Django's psycopg setup hands jsonb over as text
             if kind == 0 and command_id is not None:  # only asked for when there is an id
                 loaded.command = CommandRecord(command_id, type_, data["fingerprint"], position, int(tx_id))
             elif kind == 1:

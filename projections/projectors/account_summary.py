@@ -8,14 +8,20 @@ from datetime import datetime
 from operator import attrgetter
 from uuid import UUID
 
+from ledger.domain import account_number
 from ledger.store import RecordedEvent
 from ledger.store.sql import Row, execute
 from ledger.store.upcasting import CURRENT_VIEW as EVENTS
 from projections.projectors.base import IN_SPAN, Projector, Span, sql_list, sql_text
+from projections.projectors.reversal import REVERSAL, SIGN_SQL
+from projections.projectors.reversal import sign as reversal_sign
 
 _CREDITS = {"MoneyDeposited": 1, "TransferReceived": 1, "MoneyWithdrawn": -1, "TransferSent": -1}
 _STATUS = {"AccountFrozen": "frozen", "AccountUnfrozen": "open", "AccountClosed": "closed"}
-_HANDLES = frozenset({"AccountOpened", *_CREDITS, *_STATUS})
+_REVERSALS = {REVERSAL}  # a compensating entry: its sign is the opposite of its original's (reversal.py)
+# Money set aside for a pending approval, and given back: the held amount, not the balance.
+_HOLDS = {"FundsHeld": 1, "HoldReleased": -1}
+_HANDLES = frozenset({"AccountOpened", *_CREDITS, *_STATUS, *_HOLDS, *_REVERSALS})
 
 
 @dataclass(slots=True)
@@ -25,11 +31,13 @@ class Summary:
     balance: int
     overdraft_limit: int
     available: int
+    held: int
     status: str
     opened_at: datetime
     last_activity_at: datetime
     version: int
     position: int
+    number: str  # from the position of the account's AccountOpened event (ledger/domain/account_number.py)
 
 
 def fold(rows: dict[UUID, Summary], events: Iterable[RecordedEvent]) -> None:
@@ -42,19 +50,25 @@ def fold(rows: dict[UUID, Summary], events: Iterable[RecordedEvent]) -> None:
                 0,
                 limit,
                 limit,
+                0,
                 "open",
                 e.recorded_at,
                 e.recorded_at,
                 e.version,
                 e.position,
+                account_number.from_position(e.position),
             )
         else:
             row = rows[e.stream_id]
             if e.type in _CREDITS:
                 row.balance += _CREDITS[e.type] * e.data["amount"]
-                row.available = max(row.balance + row.overdraft_limit, 0)
+            elif e.type in _REVERSALS:
+                row.balance += reversal_sign(e.data) * e.data["amount"]
+            elif e.type in _HOLDS:
+                row.held += _HOLDS[e.type] * e.data["amount"]
             else:
                 row.status = _STATUS[e.type]
+            row.available = max(row.balance + row.overdraft_limit - row.held, 0)
             row.last_activity_at, row.version, row.position = e.recorded_at, e.version, e.position
 
 
@@ -62,10 +76,23 @@ def fold(rows: dict[UUID, Summary], events: Iterable[RecordedEvent]) -> None:
 _values = attrgetter(*(f.name for f in fields(Summary)))
 
 _COLUMNS = (
-    "owner, currency, balance, overdraft_limit, available, status, opened_at, last_activity_at, version, position"
+    "owner, currency, balance, overdraft_limit, available, held, status, opened_at, last_activity_at, version, "
+    "position, number"
 )
 
-_CREDIT = " ".join(f"WHEN {sql_text(t)} THEN {sign}" for t, sign in _CREDITS.items())
+
+def number_sql(position: str) -> str:
+    """account_number.from_position in SQL, over the bigint expression `position`: numeric, since
+    MULTIPLIER * position passes bigint's range. verify_projections checks it against the Python."""
+    n = account_number
+    # mod(), not %: the statement runs with parameters, where % starts a placeholder.
+    body = f"lpad(mod({n.MULTIPLIER}::numeric * {position} + {n.OFFSET}, {n.CAPACITY})::text, {n.BODY_DIGITS}, '0')"
+    check = f"lpad((98 - mod(({body} || '{n.COUNTRY_DIGITS}00')::numeric, 97))::text, 2, '0')"
+    return f"'{n.COUNTRY}' || {check} || {body}"
+
+
+_CREDIT = " ".join(f"WHEN {sql_text(t)} THEN {sign}" for t, sign in [*_CREDITS.items(), (REVERSAL, SIGN_SQL)])
+_HOLD = " ".join(f"WHEN {sql_text(t)} THEN {sign}" for t, sign in _HOLDS.items())
 _STATUS_AFTER = " ".join(f"WHEN {sql_text(t)} THEN {sql_text(status)}" for t, status in _STATUS.items())
 
 # Per account the span touches: the sum of its credits and debits, its newest status and its newest
@@ -75,39 +102,43 @@ _APPLY = f"""
 WITH event AS (
     SELECT e.stream_id, e.type, e.data, e.recorded_at, e.version, e.position,
            CASE e.type {_CREDIT} END * (e.data ->> 'amount')::bigint AS credit,
+           CASE e.type {_HOLD} END * (e.data ->> 'amount')::bigint AS held,
            CASE e.type {_STATUS_AFTER} END AS status,
            row_number() OVER (PARTITION BY e.stream_id ORDER BY e.tx_id DESC, e.position DESC) AS from_end
       FROM {EVENTS} e
      WHERE e.type IN ({sql_list(sorted(_HANDLES))}) AND {IN_SPAN}
 ), change AS (
-    SELECT stream_id AS account_id, coalesce(sum(credit), 0) AS credit,
+    SELECT stream_id AS account_id, coalesce(sum(credit), 0) AS credit, coalesce(sum(held), 0) AS held,
            (array_agg(status ORDER BY from_end) FILTER (WHERE status IS NOT NULL))[1] AS status,
            max(data ->> 'owner') FILTER (WHERE type = 'AccountOpened') AS owner,
            max(data ->> 'currency') FILTER (WHERE type = 'AccountOpened') AS currency,
            max((data ->> 'overdraft_limit')::bigint) FILTER (WHERE type = 'AccountOpened')
                AS overdraft_limit,
            max(recorded_at) FILTER (WHERE type = 'AccountOpened') AS opened_at,
+           max(position) FILTER (WHERE type = 'AccountOpened') AS opened_position,
            max(recorded_at) FILTER (WHERE from_end = 1) AS last_activity_at,
            max(version) FILTER (WHERE from_end = 1) AS version,
            max(position) FILTER (WHERE from_end = 1) AS position
       FROM event GROUP BY stream_id
 ), updated AS (
     UPDATE projections_accountsummary s
-       SET balance = s.balance + c.credit, available = greatest(s.balance + c.credit + s.overdraft_limit, 0),
+       SET balance = s.balance + c.credit, held = s.held + c.held,
+           available = greatest(s.balance + c.credit + s.overdraft_limit - s.held - c.held, 0),
            status = coalesce(c.status, s.status), last_activity_at = c.last_activity_at,
            version = c.version, position = c.position
       FROM change c
      WHERE s.account_id = c.account_id AND c.opened_at IS NULL
 )
 INSERT INTO projections_accountsummary (account_id, {_COLUMNS})
-SELECT account_id, owner, currency, credit, overdraft_limit, greatest(credit + overdraft_limit, 0),
-       coalesce(status, 'open'), opened_at, last_activity_at, version, position
+SELECT account_id, owner, currency, credit, overdraft_limit, greatest(credit + overdraft_limit - held, 0), held,
+       coalesce(status, 'open'), opened_at, last_activity_at, version, position, {number_sql("opened_position")}
   FROM change WHERE opened_at IS NOT NULL
 """
 
 
 class AccountSummaryProjector(Projector):
     name = "account_summary"
+    version = 2  # 2: the account number
     handles = _HANDLES
     tables = ("projections_accountsummary",)
     key_columns = ("account_id",)

@@ -61,6 +61,9 @@ def sql_list(values: Iterable[str]) -> str:
 
 class Projector(ABC):
     name: ClassVar[str]
+    # Raise it with any change to what the tables hold for the same events (the SQL, the columns,
+    # their meaning): tables built by another version are rebuilt blue/green (projections/bluegreen.py).
+    version: ClassVar[int] = 1
     handles: ClassVar[frozenset[str]]
     tables: ClassVar[tuple[str, ...]]
     # How verify_projections lines `expected` up with the first of `tables`: a row's key columns

@@ -1,4 +1,8 @@
-"""Daily activity: counts and sums of deposits, withdrawals and transfers per day and currency."""
+"""Daily activity: counts and sums of deposits, withdrawals and transfers per day and currency.
+
+A reversal counts on its own day as the movement of the opposite direction (a deposit's as a
+withdrawal, a withdrawal's as a deposit, a transfer's as a transfer back, once, on the side that had
+sent it): each day's figures stay what moved that day, and a past day's never change."""
 
 from __future__ import annotations
 
@@ -12,27 +16,42 @@ from ledger.store import RecordedEvent
 from ledger.store.sql import Row, execute
 from ledger.store.upcasting import CURRENT_VIEW as EVENTS
 from projections.projectors.base import IN_SPAN, Projector, Span, sql_list, sql_text
+from projections.projectors.reversal import REVERSAL
 
 # A transfer is counted once, on its sending side.
 _COLUMN_OF = {"MoneyDeposited": 0, "MoneyWithdrawn": 1, "TransferSent": 2}
 Counters = list[int]  # deposits count, sum, withdrawals count, sum, transfers count, sum
+# The type a reversal of each original type counts as (of a transfer's receiving side: not counted).
+_REVERSAL_COUNTS_AS = {
+    "MoneyDeposited": "MoneyWithdrawn",
+    "MoneyWithdrawn": "MoneyDeposited",
+    "TransferSent": "TransferSent",
+}
 
 
 def fold(totals: dict[tuple[date, str], Counters], events: Iterable[RecordedEvent]) -> None:
     zone = timezone.get_default_timezone()
     for e in events:
         day = timezone.localdate(e.recorded_at, zone)
+        counted_as = _REVERSAL_COUNTS_AS.get(e.data["original_type"]) if e.type == REVERSAL else e.type
+        if counted_as is None:
+            continue
         counters = totals[(day, e.data["currency"])]
-        column = _COLUMN_OF[e.type] * 2
+        column = _COLUMN_OF[counted_as] * 2
         counters[column] += 1
         counters[column + 1] += e.data["amount"]
 
 
 _COLUMNS = "deposits_count, deposits_sum, withdrawals_count, withdrawals_sum, transfers_count, transfers_sum"
 
+_COUNTED_AS = (
+    f"CASE WHEN e.type = {sql_text(REVERSAL)} THEN CASE e.data ->> 'original_type' "
+    + " ".join(f"WHEN {sql_text(o)} THEN {sql_text(t)}" for o, t in _REVERSAL_COUNTS_AS.items())
+    + " END ELSE e.type END"
+)
 _COUNTERS = ", ".join(
-    f"count(*) FILTER (WHERE e.type = {sql_text(t)}), "
-    f"coalesce(sum((e.data ->> 'amount')::bigint) FILTER (WHERE e.type = {sql_text(t)}), 0)"
+    f"count(*) FILTER (WHERE e.counted_as = {sql_text(t)}), "
+    f"coalesce(sum((e.data ->> 'amount')::bigint) FILTER (WHERE e.counted_as = {sql_text(t)}), 0)"
     for t in sorted(_COLUMN_OF, key=_COLUMN_OF.__getitem__)
 )
 
@@ -43,8 +62,10 @@ _COUNTERS = ", ".join(
 _APPLY = f"""
 INSERT INTO projections_dailyactivity (day, currency, {_COLUMNS})
 SELECT (e.recorded_at AT TIME ZONE %(time_zone)s)::date, e.data ->> 'currency', {_COUNTERS}
-  FROM {EVENTS} e
- WHERE e.type IN ({sql_list(sorted(_COLUMN_OF))}) AND {IN_SPAN}
+  FROM (SELECT e.*, {_COUNTED_AS} AS counted_as
+          FROM {EVENTS} e
+         WHERE e.type IN ({sql_list(sorted([*_COLUMN_OF, REVERSAL]))}) AND {IN_SPAN}) e
+ WHERE e.counted_as IS NOT NULL
  GROUP BY 1, 2
 ON CONFLICT (day, currency) DO UPDATE SET
 """ + ",\n".join(f"    {c} = projections_dailyactivity.{c} + excluded.{c}" for c in _COLUMNS.split(", "))
@@ -52,7 +73,7 @@ ON CONFLICT (day, currency) DO UPDATE SET
 
 class DailyActivityProjector(Projector):
     name = "daily_activity"
-    handles = frozenset(_COLUMN_OF)
+    handles = frozenset({*_COLUMN_OF, REVERSAL})
     tables = ("projections_dailyactivity",)
     key_columns = ("day", "currency")
     row_columns = tuple(_COLUMNS.split(", "))

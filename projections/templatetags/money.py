@@ -1,14 +1,12 @@
 """Template filters for money, statuses and moments: integer minor units shown as readable amounts,
-times as the statement and the accounts list print them."""
+moments as every screen prints them (ledger/moments.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django import template
-from django.utils.timezone import localtime
 
 from ledger.domain.money import format_money, to_decimal
+from ledger.moments import format_moment
 
 register = template.Library()
 
@@ -38,6 +36,10 @@ KIND_LABELS = {
     "withdrawal": "Withdrawal",
     "transfer_in": "Transfer from",
     "transfer_out": "Transfer to",
+    "deposit_reversal": "Reversal of a deposit",
+    "withdrawal_reversal": "Reversal of a withdrawal",
+    "transfer_in_reversal": "Reversal of a transfer from",
+    "transfer_out_reversal": "Reversal of a transfer to",
 }
 
 
@@ -51,14 +53,5 @@ def percent(part: int, whole: int) -> int:
     return round(100 * part / whole) if whole else 0
 
 
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-@register.filter
-def moment(value: datetime | None) -> str:
-    """{{ line.recorded_at|moment }} -> "3 Mar 2026, 14:05", in the current time zone: what
-    `|date:"j M Y, H:i"` prints, at half its cost, on every row of a statement or list."""
-    if value is None:
-        return ""
-    local = localtime(value)
-    return f"{local.day} {MONTHS[local.month - 1]} {local.year}, {local:%H:%M}"
+# {{ line.recorded_at|moment }} -> "3 Mar 2026, 14:05:09 UTC", as every screen shows a moment (ledger/moments.py)
+moment = register.filter("moment", format_moment)

@@ -55,36 +55,60 @@ def auditor(as_role) -> Client:
 # Version 1 opens the account; versions 51 and 52 freeze and unfreeze it; the rest alternate
 # deposits and withdrawals. Actors: "supervisor" for one event in a thousand, else teller-0..4.
 # recorded_at: one event a second, the newest at `newest`.
-def _bulk_insert(first: int, last: int, newest: datetime) -> str:
-    return f"""
-INSERT INTO {BULK_SCHEMA}.ledger_event
-       (event_id, stream_id, stream_type, version, type, schema_version, data, metadata, recorded_at)
-SELECT md5('event-' || n)::uuid, s.id, 'account', n / {BULK_STREAMS} + 1, k.type,
-       CASE k.type WHEN 'AccountOpened' THEN 2 ELSE 1 END,
+def _event(n: str, newest: datetime) -> str:
+    """A subquery of event n's columns (n: a SQL expression)."""
+    return f"""(SELECT md5('event-' || {n})::uuid AS event_id, s.id AS stream_id, 'account'::text AS stream_type,
+       {n} / {BULK_STREAMS} + 1 AS version, k.type, (CASE k.type WHEN 'AccountOpened' THEN 2 ELSE 1 END)::smallint
+       AS schema_version,
        CASE k.type
-         WHEN 'AccountOpened' THEN jsonb_build_object('account_id', s.id, 'owner', 'Owner ' || n,
+         WHEN 'AccountOpened' THEN jsonb_build_object('account_id', s.id, 'owner', 'Owner ' || {n},
                                                       'currency', 'EUR', 'overdraft_limit', 0)
          WHEN 'MoneyDeposited' THEN jsonb_build_object('account_id', s.id, 'amount', 1000,
                                                        'currency', 'EUR', 'memo', '')
          WHEN 'MoneyWithdrawn' THEN jsonb_build_object('account_id', s.id, 'amount', 400,
                                                        'currency', 'EUR', 'memo', '')
          ELSE jsonb_build_object('account_id', s.id, 'reason', 'review')
-       END,
-       jsonb_build_object('actor', CASE WHEN n % 1000 = 0 THEN 'supervisor' ELSE 'teller-' || n % 5 END,
+       END AS data,
+       jsonb_build_object('actor', CASE WHEN {n} % 1000 = 0 THEN 'supervisor' ELSE 'teller-' || {n} % 5 END,
                           'command_id', c.id, 'command', k.command, 'correlation_id', c.id,
-                          'causation_id', c.id, 'source', 'bulk'),
-       '{newest.isoformat()}'::timestamptz - ({BULK_EVENTS - 1} - n) * interval '1 second'
-  FROM generate_series({first}, {last}) n,
-       LATERAL (SELECT md5('stream-' || n % {BULK_STREAMS})::uuid AS id) s,
-       LATERAL (SELECT md5('command-' || n)::uuid AS id) c,
-       LATERAL (SELECT CASE n / {BULK_STREAMS} + 1 WHEN 1 THEN 'AccountOpened' WHEN 51 THEN 'AccountFrozen'
+                          'causation_id', c.id, 'source', 'bulk') AS metadata,
+       '{newest.isoformat()}'::timestamptz - ({BULK_EVENTS - 1} - {n}) * interval '1 second' AS recorded_at
+  FROM LATERAL (SELECT md5('stream-' || {n} % {BULK_STREAMS})::uuid AS id) s,
+       LATERAL (SELECT md5('command-' || {n})::uuid AS id) c,
+       LATERAL (SELECT CASE {n} / {BULK_STREAMS} + 1 WHEN 1 THEN 'AccountOpened' WHEN 51 THEN 'AccountFrozen'
                             WHEN 52 THEN 'AccountUnfrozen'
-                            ELSE CASE n / {BULK_STREAMS} % 2 WHEN 1 THEN 'MoneyDeposited'
+                            ELSE CASE {n} / {BULK_STREAMS} % 2 WHEN 1 THEN 'MoneyDeposited'
                                  ELSE 'MoneyWithdrawn' END END AS type) t,
        LATERAL (SELECT t.type, CASE t.type WHEN 'AccountOpened' THEN 'OpenAccount'
                             WHEN 'MoneyDeposited' THEN 'Deposit' WHEN 'MoneyWithdrawn' THEN 'Withdraw'
                             WHEN 'AccountFrozen' THEN 'FreezeAccount' ELSE 'UnfreezeAccount' END)
-                    k(type, command)
+                    k(type, command))"""
+
+
+_HASHED = (
+    "e.event_id, e.stream_type, e.stream_id, e.version, e.type, e.schema_version, e.recorded_at, e.data, e.metadata"
+)
+
+
+def _bulk_insert(newest: datetime) -> str:
+    """The million events with their hash chains, as the append trigger would have chained them
+    (ledger/migrations/0005_event_hash_chain.py): a walk up the versions, every stream at each step,
+    carrying each stream's last hash, so that an export of them verifies offline."""
+    return f"""
+WITH RECURSIVE chain (n, hash) AS (
+    SELECT g.n, ledger_event_hash(NULL, {_HASHED})
+      FROM generate_series(0, {BULK_STREAMS - 1}) g(n), LATERAL {_event("g.n", newest)} e
+    UNION ALL
+    SELECT ch.n + {BULK_STREAMS}, ledger_event_hash(ch.hash, {_HASHED})
+      FROM chain ch, LATERAL {_event(f"(ch.n + {BULK_STREAMS})", newest)} e
+     WHERE ch.n + {BULK_STREAMS} < {BULK_EVENTS}
+)
+INSERT INTO {BULK_SCHEMA}.ledger_event
+       (event_id, stream_id, stream_type, version, type, schema_version, data, metadata, recorded_at, hash)
+SELECT e.event_id, e.stream_id, e.stream_type, e.version, e.type, e.schema_version, e.data, e.metadata, e.recorded_at,
+       ch.hash
+  FROM chain ch, LATERAL {_event("ch.n", newest)} e
+ ORDER BY ch.n
 """
 
 
@@ -103,7 +127,7 @@ def _copy_of_ledger_event(newest: datetime) -> list[str]:
     return [
         f"CREATE UNLOGGED TABLE {BULK_SCHEMA}.ledger_event (LIKE public.ledger_event"
         " INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING CONSTRAINTS)",
-        _bulk_insert(0, BULK_EVENTS - 1, newest),
+        _bulk_insert(newest),
         "SET maintenance_work_mem = '256MB'",
         *(sql.replace(" ON public.ledger_event ", f" ON {BULK_SCHEMA}.ledger_event ") for sql in indexes),
         *(sql.replace("public.", f"{BULK_SCHEMA}.") for sql in statistics),

@@ -26,7 +26,8 @@ LOGIN = reverse("admin:login")
 @pytest.fixture
 def pages(db) -> list[str]:
     account = open_account()
-    return [ADMIN, EVENTS, change_url(Event.objects.get(stream_id=account)), stream_url(account)]
+    exports = [reverse("admin:ledger_event_export", args=[kind]) + f"?stream={account}" for kind in ("csv", "jsonl")]
+    return [ADMIN, EVENTS, change_url(Event.objects.get(stream_id=account)), stream_url(account), *exports]
 
 
 @pytest.mark.parametrize("role", [Role.TELLER, Role.SUPERVISOR])

@@ -11,6 +11,7 @@ import pytest
 from ledger.domain.commands import Deposit, FreezeAccount, Transfer, Withdraw
 from ledger.execute import execute
 from ledger.models import Event
+from ledger.moments import format_moment
 from tests.admin.helpers import EVENTS, change_url, link, listed, stream_url
 from tests.write.helpers import open_account
 
@@ -96,10 +97,11 @@ def test_a_list_row_shows_each_column_escaped_and_links_to_the_event_with_the_fi
     row = found.group(0)
 
     assert "<b>mallory" not in page
-    assert '<td class="field-actor">&lt;b&gt;mallory&lt;/b&gt;</td>' in row
-    assert '<td class="field-type">MoneyDeposited</td><td class="field-actor">' in row
+    actor = '<a href="/admin/ledger/event/?actor=%3Cb%3Emallory%3C%2Fb%3E">&lt;b&gt;mallory&lt;/b&gt;</a>'
+    assert f'<td class="field-actor">{actor}</td>' in row
+    assert '<td class="field-type">MoneyDeposited</td><td class="field-amount">25.00 EUR</td>' in row
     assert '<td class="field-version">2</td>' in row
-    assert deposit.recorded_at.strftime("%Y-%m-%d %H:%M:%S UTC") in row
+    assert format_moment(deposit.recorded_at) in row
     assert link(row, str(deposit.pk)) == f"{change_url(deposit)}?_changelist_filters=stream%3D{ada}"
     assert link(row, str(ada)) == f"{EVENTS}?stream={ada}"
     assert link(row, deposit.metadata["correlation_id"]) == f"{EVENTS}?correlation={deposit.metadata['correlation_id']}"
@@ -107,8 +109,11 @@ def test_a_list_row_shows_each_column_escaped_and_links_to_the_event_with_the_fi
         ("position", "Position"),
         ("recorded", "Recorded at"),
         ("stream", "Stream"),
+        ("owner", "Owner"),
         ("version", "Version"),
         ("type", "Type"),
+        ("amount", "Amount"),
+        ("counterparty", "Other account"),
         ("actor", "Actor"),
         ("correlation", "Correlation id"),
     ]

@@ -4,18 +4,23 @@ the event table (EXPLAIN ANALYZE of each query the page ran)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import time, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
+import psutil
 import pytest
 from django.contrib import admin
 from django.db import connection
 from django.test import RequestFactory
-from django.utils.timezone import localtime
+from django.urls import reverse
+from django.utils.timezone import localdate, localtime
 
 from ledger.admin.browser import EventAdmin
 from ledger.models import Event
@@ -23,6 +28,7 @@ from tests.admin.helpers import BULK_EVENTS, EVENTS, bulk_id, change_url, link, 
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("million_events")]
 
+ROOT = Path(__file__).resolve().parents[2]
 STREAM = bulk_id("stream-42")  # events n = 42, 10_042, ... 990_042 (see conftest._bulk_insert)
 COMMAND = bulk_id("command-500042")  # event n = 500_042: version 51 of that stream, AccountFrozen
 
@@ -66,6 +72,33 @@ def _statements() -> Iterator[list[tuple[str, Any]]]:
         yield ran
 
 
+def _days(*days_ago: int) -> dict[str, str]:
+    """A range of days as the panel's form sends it: the first and last day, counted back from today."""
+    first, last = (str(localdate() - timedelta(days=n)) for n in days_ago)
+    return {"recorded_from": first, "recorded_to": last}
+
+
+def _ranges(auditor, frozen: Event) -> list[str]:
+    """Ranges of days ending in the past (listed in the order recorded), alone and with an actor or a
+    type, and a range's "older" page. A day holds 86,400 of the bulk events (one a second)."""
+    frozen_day = (localdate() - localtime(frozen.recorded_at).date()).days
+    ranges = [
+        _days(5, 5),  # a day in the middle of the table
+        _days(9, 3),  # a week, most of the table
+        {"recorded_to": str(localdate() - timedelta(days=6))},  # everything up to a day
+        {**_days(5, 5), "actor": "teller-3"},  # a fifth of the day's events
+        {**_days(9, 3), "actor": "supervisor"},  # one in a thousand, over a week
+        {**_days(5, 5), "actor": "nobody"},
+        {**_days(5, 5), "type": "MoneyDeposited"},
+        {**_days(frozen_day, frozen_day), "type": "AccountFrozen"},  # all freezes fall on one day
+        {**_days(5, 5), "stream": str(STREAM)},
+        {**_days(5, 5), "q": "teller-3"},
+    ]
+    pages = [f"{EVENTS}?{urlencode(params)}" for params in ranges]
+    older = link(auditor.get(pages[0]).content.decode(), "Older events")
+    return [*pages, EVENTS + older, f"{EVENTS}?{urlencode({**_days(5, 5), 'p': 100})}"]
+
+
 def _pages_to_visit(auditor) -> list[str]:
     frozen = Event.objects.get(metadata__command_id=str(COMMAND))
     listing = auditor.get(EVENTS)
@@ -73,6 +106,9 @@ def _pages_to_visit(auditor) -> list[str]:
     # Every choice every sidebar filter offers (type, stream type, each date range), as linked.
     offered = [EVENTS + choice["query_string"] for spec in cl.filter_specs for choice in spec.choices(cl)]
     return [
+        *_ranges(auditor, frozen),
+        f"{EVENTS}?actor=teller-3",  # a fifth of all events
+        f"{EVENTS}?actor=supervisor",  # one in a thousand
         EVENTS,
         *offered,
         f"{EVENTS}?p=100",  # the deepest page number offered
@@ -165,3 +201,46 @@ def test_the_stream_view_folds_a_hundred_events_spread_over_the_table(auditor):
     assert [s.event.version for s in timeline.steps] == list(range(1, 101))
     assert timeline.balance == "298.00 EUR"  # 49 deposits of 10.00, 48 withdrawals of 4.00
     assert timeline.last.status.value == "open"  # frozen at version 51, unfrozen at 52
+
+
+def test_a_day_long_ago_lists_its_own_events_newest_first(auditor):
+    day = localdate() - timedelta(days=5)
+
+    rows = auditor.get(EVENTS, _days(5, 5)).context["cl"].result_list
+    moments = [localtime(event.recorded_at) for event in rows]
+
+    assert len(moments) == 100 and {moment.date() for moment in moments} == {day}
+    assert moments == sorted(moments, reverse=True) and moments[0].time() >= time(23, 59, 58)  # one event a second
+
+
+def test_the_whole_log_exports_as_json_lines_in_flat_memory_and_its_chains_verify_offline(auditor, tmp_path):
+    """A million events streamed out of the web process: it holds a batch, never the export. The
+    process's resident memory once the first 100,000 events are out stays what it is to the end.
+    Then the auditor's script checks every hash of the file, without Tally or the database."""
+    process = psutil.Process()
+    exported = tmp_path / "events.jsonl"
+    response = auditor.get(reverse("admin:ledger_event_export", args=["jsonl"]))
+    assert response.status_code == 200 and response.streaming
+
+    lines = size = 0
+    first = last = ""
+    settled = highest = 0
+    with exported.open("wb") as file:
+        for chunk in response.streaming_content:
+            file.write(chunk)
+            text = chunk.decode()
+            lines += text.count("\n")
+            size += len(chunk)
+            first, last = first or text[: text.index("\n")], text
+            if lines >= BULK_EVENTS // 10:
+                rss = process.memory_info().rss
+                settled, highest = settled or rss, max(highest, rss)
+
+    assert lines == BULK_EVENTS
+    assert json.loads(first)["position"] == 1 and json.loads(last.splitlines()[-1])["position"] == BULK_EVENTS
+    grew = (highest - settled) / 2**20
+    assert size > 400 * 2**20 and grew < 16, f"{size / 2**20:.0f} MiB exported; memory grew {grew:.0f} MiB meanwhile"
+    checked = subprocess.run(
+        [sys.executable, "-I", ROOT / "scripts" / "verify_export.py", exported], capture_output=True, text=True
+    )
+    assert checked.returncode == 0 and checked.stdout.startswith("1,000,000 events checked"), checked.stdout

@@ -6,8 +6,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from ledger.roles import Role
+from ledger.store.sql import fetch
 from projections import runner
-from projections.models import ProjectionStatus
+from projections.projectors import get_projectors
 from scripts.processes import wait_until
 from tests.projections.helpers import differences, some_activity
 from tests.screens.helpers import make_user
@@ -32,10 +33,14 @@ def test_an_auditor_sees_each_projections_checkpoint_and_cannot_rebuild(committe
     body = page.content.decode()
     for name in ("account_summary", "statement", "daily_activity"):
         assert name in body
-    assert "up to date" in body and "rebuild_selected" not in body
-    refused = auditor.post(URL, {"action": "rebuild_selected", "_selected_action": ["statement"]})
-    assert refused.status_code in (200, 302, 403)
-    assert not ProjectionStatus.objects.filter(rebuilding=True).exists()
+    assert "up to date" in body
+    for action in ("rebuild_selected", "roll_back_selected", "retry_selected"):
+        assert action not in body
+        refused = auditor.post(URL, {"action": action, "_selected_action": ["statement"]}, follow=True)
+        assert refused.status_code in (200, 403)
+        assert "sent to the workers" not in refused.content.decode()
+    assert auditor.get(f"{URL}statement/skip/").status_code == 403
+    assert auditor.post(f"{URL}statement/skip/", {"reason": "because"}).status_code == 403
 
 
 def test_a_teller_cannot_see_the_projection_admin(committed):
@@ -44,12 +49,16 @@ def test_a_teller_cannot_see_the_projection_admin(committed):
     assert teller.get(URL).status_code == 403
 
 
+def live_table_oids() -> dict[str, int]:
+    return {p.name: fetch("SELECT to_regclass(%s)::oid", [f"public.{p.tables[0]}"])[0][0] for p in get_projectors()}
+
+
 def test_an_operator_rebuilds_through_celery_and_sees_it_finish(committed, celery_stack):
     some_activity()
     runner.catch_up()
     operator, _ = User.objects.get_or_create(username="admin-operator", defaults={"is_superuser": True})
     client = client_of(operator)
-    before = ProjectionStatus.objects.get(name="statement").rebuild_started_at
+    before = live_table_oids()
 
     response = client.post(
         URL, {"action": "rebuild_selected", "_selected_action": ["account_summary", "statement"]}, follow=True
@@ -57,10 +66,13 @@ def test_an_operator_rebuilds_through_celery_and_sees_it_finish(committed, celer
 
     assert "sent to the workers" in response.content.decode()
 
-    def rebuilt() -> bool:
-        status = ProjectionStatus.objects.get(name="statement")
-        return status.rebuild_started_at not in (None, before) and not status.rebuilding
+    def swapped() -> bool:  # blue/green: new tables took the live ones' place
+        now = live_table_oids()
+        return now["statement"] != before["statement"] and now["account_summary"] != before["account_summary"]
 
-    wait_until(rebuilt, timeout=30, message="the rebuild to finish")
+    wait_until(swapped, timeout=60, message="the rebuild to be swapped in")
+    assert live_table_oids()["daily_activity"] == before["daily_activity"]  # not selected, not rebuilt
     assert all(not diff for diff in differences().values())
+    page = client.get(URL).content.decode()
+    assert "previous tables kept" in page
     assert client.post(f"{URL}statement/delete/").status_code == 403

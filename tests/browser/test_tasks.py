@@ -107,6 +107,10 @@ def test_a_transfer_moves_money_between_two_accounts(login, live_server_url):
     page.fill("#id_to_account", str(target))
     page.fill("#id_amount", "75.25")
     submit(page)
+    expect(page.locator("#task-form")).to_contain_text("Confirm the transfer")  # both accounts, the amount
+    expect(page.locator("[data-testid=confirm-to]")).to_contain_text("Bob Target")
+    with page.expect_response(lambda response: response.request.method == "POST"):
+        page.click("[data-testid=confirm-button]")
 
     expect(balance(page)).to_have_text("124.75 EUR")
     expect(page.locator("#statement tbody tr").first).to_contain_text("Bob Target")

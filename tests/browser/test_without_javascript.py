@@ -28,6 +28,9 @@ def do_task(page, task: str, **fields: str) -> None:
         page.fill(f"#id_{name}", value)
     with page.expect_navigation():
         page.click("#task-form button[type=submit]")
+    if task == "transfer":  # every transfer is confirmed on a page of its own first
+        with page.expect_navigation():
+            page.click("[data-testid=confirm-button]")
 
 
 def test_a_teller_opens_an_account_and_moves_money_with_javascript_off(login, live_server_url):

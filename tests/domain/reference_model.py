@@ -122,6 +122,8 @@ class ReferenceLedger:
             if account.status == "frozen":
                 refuse("AccountAlreadyFrozen")
             self.check_note(cmd.reason)
+            if not cmd.reason.strip():
+                refuse("ReasonRequired")
             account.status, recorded = "frozen", [("AccountFrozen", a, 0)]
         elif isinstance(cmd, c.UnfreezeAccount):
             if account.status != "frozen":
@@ -132,6 +134,8 @@ class ReferenceLedger:
             if account.balance != 0:
                 refuse("BalanceNotZero")
             self.check_note(cmd.reason)
+            if not cmd.reason.strip():
+                refuse("ReasonRequired")
             account.status, recorded = "closed", [("AccountClosed", a, 0)]
         else:
             raise TypeError(cmd)

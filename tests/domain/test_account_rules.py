@@ -91,7 +91,7 @@ def test_a_deposit_credits_the_account(ledger):
 
 
 def test_a_deposit_into_an_unknown_account_is_refused(ledger):
-    with pytest.raises(errors.AccountNotFound, match="no account"):
+    with pytest.raises(errors.AccountNotFound, match="no such account"):
         ledger.when(Deposit(account_id=ADA, amount=2500, currency="EUR"))
 
 
@@ -356,9 +356,29 @@ def test_an_account_with_a_zero_balance_can_be_closed(ledger):
 def test_a_frozen_account_at_zero_can_be_closed(ledger):
     ledger.given(ADA_OPENED, AccountFrozen(account_id=ADA))
 
-    ledger.when(CloseAccount(account_id=ADA))
+    ledger.when(CloseAccount(account_id=ADA, reason="deceased"))
 
-    ledger.then(AccountClosed(account_id=ADA))
+    ledger.then(AccountClosed(account_id=ADA, reason="deceased"))
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "\t\n"])
+@pytest.mark.parametrize(("command", "says"), [(FreezeAccount, "frozen"), (CloseAccount, "closed")])
+def test_freezing_or_closing_without_a_reason_is_refused(ledger, command, says, reason):
+    ledger.given(ADA_OPENED)
+
+    with pytest.raises(errors.ReasonRequired, match=f"Say why the account is {says}") as refused:
+        ledger.when(command(account_id=ADA, reason=reason))
+
+    assert refused.value.field == "reason"
+    ledger.then()  # nothing recorded
+
+
+def test_unfreezing_needs_no_reason(ledger):
+    ledger.given(ADA_OPENED, AccountFrozen(account_id=ADA, reason="check"))
+
+    ledger.when(UnfreezeAccount(account_id=ADA))
+
+    ledger.then(AccountUnfrozen(account_id=ADA))
 
 
 @pytest.mark.parametrize(
@@ -409,6 +429,6 @@ def test_a_command_from_a_stale_page_is_refused(ledger):
 def test_a_command_from_a_current_page_is_accepted(ledger):
     ledger.given(ADA_OPENED)
 
-    ledger.when(FreezeAccount(account_id=ADA, expected_version=1))
+    ledger.when(FreezeAccount(account_id=ADA, reason="check", expected_version=1))
 
-    ledger.then(AccountFrozen(account_id=ADA))
+    ledger.then(AccountFrozen(account_id=ADA, reason="check"))

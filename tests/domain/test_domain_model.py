@@ -294,6 +294,7 @@ RULES = {
     "InvalidText",
     "InvalidOverdraftLimit",
     "StaleView",
+    "ReasonRequired",
 }
 KINDS = {
     f"accepted {k.__name__}"

@@ -74,6 +74,7 @@ def load(port: int, password: str, accounts: list[str], stop: threading.Event, s
         data = {"command_id": str(uuid4()), "amount": f"{cents / 100:.2f}", "memo": "load"}
         if rng.random() < 0.4:
             kind, data["to_account"] = "transfer", rng.choice([a for a in accounts if a != source])
+            data["confirmed"] = "1"  # as the transfer's confirmation step posts it
         else:
             kind = "deposit"
         item = Sent(kind, f"/accounts/{source}/tasks/{kind}/", data, cents, time.monotonic())

@@ -1,4 +1,5 @@
-"""A Celery worker killed with SIGKILL in the middle of a rebuild: a new worker finishes it.
+"""A Celery worker killed with SIGKILL in the middle of a blue/green rebuild: the live tables are
+untouched, and the sweep has a new worker finish it.
 
 Runs on a private Postgres (see tests/faults/conftest.py), so that its tens of thousands of events
 stay out of the shared test database."""
@@ -46,12 +47,28 @@ SELECT gen_random_uuid(), s.id, 'account', n / %(streams)s + 1, k.type,
 """
 
 
-def projection_statuses(conn) -> dict[str, tuple[bool, int, int | None]]:
+def shadow_statuses(conn) -> dict[str, tuple[str, int, int | None]]:
+    """The blue/green rebuild's own status rows: (phase, position, target) per projection."""
+    if not conn.execute("SELECT to_regclass('tally_shadow.projections_projectionstatus')").fetchone()[0]:
+        return {}
     rows = conn.execute(
-        "SELECT name, rebuilding, position, rebuild_target FROM projections_projectionstatus WHERE name = ANY(%s)",
+        "SELECT name, rebuild_phase, position, rebuild_target FROM tally_shadow.projections_projectionstatus"
+        " WHERE name = ANY(%s)",
         [list(PROJECTIONS)],
     ).fetchall()
-    return {name: (rebuilding, position, target) for name, rebuilding, position, target in rows}
+    return {name: (phase, position, target) for name, phase, position, target in rows}
+
+
+def live_tables(conn) -> dict[str, object]:
+    """What the screens read: each live table's identity, the checkpoints and the money."""
+    return {
+        "tables": conn.execute(
+            "SELECT array_agg(to_regclass('public.' || t)::oid ORDER BY t) FROM unnest(%s::text[]) t",
+            [["projections_accountsummary", "projections_statementline", "projections_dailyactivity"]],
+        ).fetchone()[0],
+        "balances": conn.execute("SELECT count(*), sum(balance) FROM projections_accountsummary").fetchone(),
+        "lines": conn.execute("SELECT count(*) FROM projections_statementline").fetchone()[0],
+    }
 
 
 def test_a_rebuild_whose_worker_is_killed_finishes_on_a_new_worker_and_verifies(private_postgres, tmp_path, figures):
@@ -68,34 +85,43 @@ def test_a_rebuild_whose_worker_is_killed_finishes_on_a_new_worker_and_verifies(
         with pg.connect(db) as conn:
 
             def live() -> bool:
-                s = projection_statuses(conn)
-                return len(s) == 3 and all(not r and p >= BULK_EVENTS for r, p, _ in s.values())
+                rows = conn.execute(
+                    "SELECT count(*) FROM projections_projectionstatus WHERE name = ANY(%s) AND position >= %s",
+                    [list(PROJECTIONS), BULK_EVENTS],
+                ).fetchone()
+                return rows[0] == len(PROJECTIONS)
 
             wait_until(live, timeout=90, interval=0.2, message="the sweep to project every event")
+            before = live_tables(conn)
 
             with Celery(broker=redis.url) as client:
-                client.send_task("projections.rebuild")
+                # In live-sized batches, so that the worker can be killed between two of them.
+                client.send_task(
+                    "projections.rebuild", args=[list(PROJECTIONS)], kwargs={"batch_size": runner.BATCH_SIZE}
+                )
 
-            def mid_rebuild() -> bool:
-                s = projection_statuses(conn)
-                return all(r and t is not None and 0 < p < t for r, p, t in s.values())
+            def mid_rebuild() -> bool:  # building (one projection after another), one of them half way
+                s = shadow_statuses(conn)
+                building = len(s) == 3 and all(ph == "building" for ph, _, _ in s.values())
+                return building and any(t and 0 < p < t for _, p, t in s.values())
 
             wait_until(mid_rebuild, timeout=60, interval=0.002, message="the rebuild to be under way")
             worker.kill()
-            killed_at = projection_statuses(conn)
-            assert all(r and t is not None and 0 < p < t for r, p, t in killed_at.values()), killed_at
+            killed_at = shadow_statuses(conn)
+            assert mid_rebuild(), killed_at
+            assert live_tables(conn) == before  # the screens' tables were never touched
 
             time.sleep(3)  # beat keeps sweeping, but no worker is left to run anything
-            assert projection_statuses(conn) == killed_at
+            assert shadow_statuses(conn) == killed_at
 
             second_worker = CeleryProcess("worker", env=env, log=tmp_path / "worker2.log").start()
 
-            def rebuilt() -> bool:
-                return all(not r for r, _, _ in projection_statuses(conn).values())
+            def swapped() -> bool:  # the sweep found the interrupted rebuild and finished it
+                return not shadow_statuses(conn) and live_tables(conn)["tables"] != before["tables"]
 
-            wait_until(rebuilt, timeout=90, interval=0.2, message="the rebuild to finish on the new worker")
-            finished = projection_statuses(conn)
-            balances = conn.execute("SELECT count(*), sum(balance) FROM projections_accountsummary").fetchone()
+            wait_until(swapped, timeout=120, interval=0.2, message="the rebuild to finish on the new worker")
+            after = live_tables(conn)
+            previous = conn.execute("SELECT count(*) FROM tally_previous.projections_statementline").fetchone()[0]
 
         verify = subprocess.run(
             [sys.executable, "manage.py", "verify_projections"],
@@ -112,10 +138,17 @@ def test_a_rebuild_whose_worker_is_killed_finishes_on_a_new_worker_and_verifies(
         redis.stop()
 
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert all(p >= BULK_EVENTS for _, p, _ in finished.values())
     per_stream = BULK_EVENTS // BULK_STREAMS  # one opening, then deposits and withdrawals in turn
     deposits, withdrawals = per_stream // 2, (per_stream - 1) // 2
-    assert balances == (BULK_STREAMS, BULK_STREAMS * (deposits * 1000 - withdrawals * 400))
+    assert (
+        after["balances"]
+        == before["balances"]
+        == (
+            BULK_STREAMS,
+            BULK_STREAMS * (deposits * 1000 - withdrawals * 400),
+        )
+    )
+    assert after["lines"] == before["lines"] == previous  # the replaced tables are kept for a rollback
     figures["worker_killed_mid_rebuild"] = {
         "events": BULK_EVENTS,
         "killed_at_position": min(p for _, p, _ in killed_at.values()),

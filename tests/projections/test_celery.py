@@ -10,7 +10,7 @@ import redis as redis_client
 from ledger.domain.commands import Deposit, Transfer
 from ledger.execute import execute
 from projections.models import DailyActivity, StatementLine
-from projections.nudge import QUEUED_FLAG
+from projections.nudge import FLAG_TTL_SECONDS, QUEUED_FLAG
 from projections.queries import projections_reached
 from scripts.processes import RedisProcess, wait_until
 from tests.processes import point_at_redis
@@ -40,12 +40,43 @@ def test_a_storm_of_commands_queues_one_catch_up(committed):
     point_at_redis(quiet.url)
     try:
         account = open_account()
+        started = time.monotonic()
         for _ in range(100):
             execute(Deposit(account_id=account, amount=1, currency="EUR"), actor="teller")
         client = redis_client.Redis.from_url(quiet.url)
         wait_until(lambda: client.exists(QUEUED_FLAG), timeout=5, message="the nudge")
         time.sleep(0.5)
+        # One a flag's lifetime at most (a slow machine may take longer than one for the storm).
+        lifetimes = 1 + int((time.monotonic() - started) // FLAG_TTL_SECONDS)
+        assert 1 <= client.llen("celery") <= lifetimes < 100
+    finally:
+        point_at_redis(previous)
+        quiet.stop()
+
+
+def test_a_flag_left_by_a_process_that_died_before_publishing_silences_nudges_only_briefly(committed):
+    quiet = RedisProcess().start()  # no worker listens here: the queue shows what was published
+    from django.conf import settings
+
+    previous = settings.REDIS_URL
+    point_at_redis(quiet.url)
+    try:
+        account = open_account()
+        client = redis_client.Redis.from_url(quiet.url)
+        wait_until(lambda: client.llen("celery") == 1, timeout=5, message="the opening's nudge")
+        client.delete("celery")
+        client.set(QUEUED_FLAG, "1", ex=FLAG_TTL_SECONDS)  # as a process killed right after setting it leaves it
+        left_at = time.monotonic()
+
+        execute(Deposit(account_id=account, amount=1, currency="EUR"), actor="teller")
+        for _ in range(20):  # the process keeps committing: one of its nudges gets through once the flag is gone
+            if client.llen("celery"):
+                break
+            time.sleep(0.25)
+            execute(Deposit(account_id=account, amount=1, currency="EUR"), actor="teller")
+
         assert client.llen("celery") == 1
+        assert time.monotonic() - left_at < FLAG_TTL_SECONDS + 1.5
     finally:
         point_at_redis(previous)
         quiet.stop()

@@ -200,9 +200,13 @@ def test_projectors_caught_up_side_by_side_fail_alone(committed, exploding):
 @contextmanager
 def another_runner_holding(name: str):
     """A second session holding projector `name`'s advisory lock, as a busy runner would."""
+    key = runner.lock_key(name)
     with own_connection(autocommit=True) as other:
-        other.execute("SELECT pg_advisory_lock(%s)", [runner.lock_key(name)])
+        other.execute("SELECT pg_advisory_lock(%s)", [key])
         yield other
+        # Given back by hand: a closed session's locks go only when its backend has exited, a moment
+        # after the client is told the connection is closed, and a test taking the lock next would race it.
+        other.execute("SELECT pg_advisory_unlock_all()")
 
 
 @contextmanager

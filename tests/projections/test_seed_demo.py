@@ -29,7 +29,7 @@ from tests.write.helpers import open_account
 
 ROOT = Path(__file__).resolve().parents[2]
 SUMMARY = re.compile(
-    r"Seeded (\d+) accounts .* and (\d+) commands on them: (\d+) executed, (\d+) refused by the "
+    r"Seeded (\d+) accounts .* and (\d+) commands? on them: (\d+) executed, (\d+) refused by the "
     r"rules \(as in real life\), (\d+) skipped"
 )
 

@@ -158,7 +158,8 @@ TROUBLE = st.one_of(st.just("\x00"), CONTROLS, SURROGATES, NOT_ASCII_DIGITS, st.
 CHECKPOINTS = st.builds("{}.{}".format, HUGE_NUMBERS | st.integers(), HUGE_NUMBERS | st.integers())
 # Where a parameter is a number or a moment, more of its examples are numbers or moments that are not.
 KINDS = dict.fromkeys(("page", "p", "version", "before", "o"), HUGE_NUMBERS)
-KINDS |= dict.fromkeys(("at", "recorded_at__gte", "recorded_at__lt"), MOMENTS) | {"after": CHECKPOINTS}
+KINDS |= dict.fromkeys(("at", "recorded_at__gte", "recorded_at__lt", "recorded_from", "recorded_to"), MOMENTS)
+KINDS |= {"after": CHECKPOINTS}
 
 
 def value_for(name: str, valid: list[str]) -> st.SearchStrategy[str]:
@@ -289,6 +290,9 @@ def _valid(world: World) -> dict[str, list[str]]:
         "command": [event.metadata.get("command_id", "")],
         "caused_by": [str(event.event_id)],
         "before": [str(event.position)],
+        "actor": ["teller", event.metadata.get("actor", "")],
+        "recorded_from": ["2026-01-01", event.recorded_at.date().isoformat()],
+        "recorded_to": ["2030-12-31", event.recorded_at.date().isoformat()],
         "recorded_at__gte": ["2026-01-01 00:00:00+00:00"],
         "recorded_at__lt": ["2030-01-01 00:00:00+01:00"],
         "recorded_at__isnull": ["True", "False"],
@@ -302,9 +306,11 @@ def _valid(world: World) -> dict[str, list[str]]:
 ACCOUNT_LIST = ["q", "status", "currency", "sort", "page"]
 # The event browser's list in three groups: a parameter it refuses early (a malformed date sends
 # the admin back with ?e=1) keeps the others in the same request from being read.
-EVENT_FILTERS = ["q", "type", "stream_type", "before"]
+EVENT_FILTERS = ["q", "type", "stream_type", "before", "actor"]
 EVENT_LINKS = ["stream", "correlation", "command", "caused_by"]
 EVENT_DATES_AND_PAGES = [
+    "recorded_from",
+    "recorded_to",
     "recorded_at__gte",
     "recorded_at__lt",
     "recorded_at__isnull",

@@ -66,7 +66,7 @@ def test_the_account_is_shown_as_it_was_at_a_moment(client_for, account, at, bal
 def test_a_moment_before_the_account_was_opened_says_so(client_for, account):
     page = as_of(client_for(Role.TELLER), account, "2026-03-01T08:59:59+00:00")
 
-    assert "did not exist yet at that moment" in page and "1 Mar 2026 at 09:00:00" in page
+    assert "did not exist yet at that moment" in page and "1 Mar 2026, 09:00:00 UTC" in page
     assert 'data-testid="asof-balance"' not in page
 
 

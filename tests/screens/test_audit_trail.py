@@ -32,7 +32,7 @@ def events_of(command_id: str) -> list[tuple[str, dict]]:
         ("open", {"owner": "Trail Owner", "currency": "EUR"}, ["AccountOpened"]),
         ("deposit", {"amount": "5.00"}, ["MoneyDeposited"]),
         ("withdraw", {"amount": "1.00"}, ["MoneyWithdrawn"]),
-        ("transfer", {"amount": "2.00"}, ["TransferSent", "TransferReceived"]),
+        ("transfer", {"amount": "2.00", "confirmed": "1"}, ["TransferSent", "TransferReceived"]),
         ("freeze", {"reason": "Checking"}, ["AccountFrozen"]),
     ],
 )

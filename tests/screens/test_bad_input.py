@@ -83,7 +83,7 @@ def test_bad_details_for_a_new_account_are_refused(supervisor, data, field, mess
     [
         ("", "Enter the account number"),
         ("not-a-number", "Enter a full account number"),
-        (str(uuid4()), "There is no account"),
+        (str(uuid4()), "There is no such account"),
         ("same", "cannot pay itself"),
         ("yen", "holds EUR"),
         ("closed", "is closed"),
@@ -93,7 +93,7 @@ def test_a_transfer_to_a_wrong_account_is_refused(supervisor, target, message):
     account = open_account(balance=10_000)
     targets = {"same": account, "yen": open_account(currency="JPY"), "closed": open_account()}
     if target == "closed":
-        execute(CloseAccount(account_id=targets["closed"]), actor="supervisor")
+        execute(CloseAccount(account_id=targets["closed"], reason="moved away"), actor="supervisor")
     before = event_count()
 
     response = post(
@@ -148,7 +148,7 @@ def test_missing_and_duplicated_fields_are_refused(supervisor):
 def test_a_task_submitted_from_a_stale_page_is_refused(supervisor):
     account = open_account()
     seen = load_account(account).version
-    execute(FreezeAccount(account_id=account), actor="another-supervisor")
+    execute(FreezeAccount(account_id=account, reason="check"), actor="another-supervisor")
     before = event_count()
 
     response = post(supervisor, f"/accounts/{account}/tasks/close/", seen_version=str(seen))

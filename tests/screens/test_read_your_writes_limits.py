@@ -127,7 +127,9 @@ def test_only_a_few_requests_of_a_process_wait_at_once_the_others_say_processing
 
     assert len(waited) == queries.WAITING_REQUESTS
     assert min(waited) >= queries.READ_YOUR_WRITES_SECONDS  # the first ones waited their whole time
-    assert answered_in < 0.3  # this one did not wait for a place
+    assert (
+        answered_in < queries.READ_YOUR_WRITES_SECONDS / 2
+    )  # this one did not wait for a place (the others waited it whole)
     body = response.content.decode()
     assert "banner processing" in body and f"?after={pending.tx_id}.{pending.position}&amp;poll=1" in body
 

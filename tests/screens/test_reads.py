@@ -13,6 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.timezone import localtime
 
+from ledger.account_numbers import number_of
+from ledger.domain.account_number import grouped
 from ledger.domain.commands import Deposit, Transfer
 from ledger.execute import execute
 from ledger.store import Checkpoint
@@ -30,14 +32,20 @@ def test_search_finds_a_part_of_an_owners_name_and_the_start_of_an_account_numbe
     tag = uuid4().hex[:8]
     grace, ada = open_account(owner=f"Grace Hopper{tag}"), open_account(owner=f"Ada Lovelace{tag}")
     runner.catch_up()
+    number = number_of(ada)
+    assert number is not None
+    printed = grouped(number)  # "TL12 3456 7890 12"
 
     def found(q: str) -> set:
         return {a.account_id for a in queries.accounts_search(q=q)}
 
     assert found(f"hopper{tag}".upper()) == {grace}
     assert found(f"lace{tag}") == {ada}
-    assert found(str(ada)[:13]) == {ada}  # as printed: hyphens and hex digits
-    assert found(str(ada)) == {ada}
+    assert found(printed) == found(number) == found(printed.lower()) == found(printed[2:]) == {ada}
+    assert ada in found(printed[:12]) and ada in found(number[:10]) and ada in found(number[2:10])
+    assert found(f" {printed.replace(' ', '-')} ") == {ada}
+    assert found(str(ada)) == {ada}  # the id, whole, as in the page's address
+    assert found(str(ada)[:13]) == set()  # the id is no longer printed: its start is not a number
     assert found(f"Hopper{tag}-") == set()  # a name with a hyphen is still a name, not a number
 
 
@@ -86,7 +94,7 @@ def test_the_account_page_waits_for_its_own_read_models_and_not_for_the_dashboar
 def test_a_moment_on_a_statement_prints_as_djangos_date_filter_would(at: str):
     value = datetime.fromisoformat(at)
 
-    assert moment(value) == date(localtime(value), "j M Y, H:i")  # the template localizes before |date
+    assert moment(value) == date(localtime(value), "DATETIME_FORMAT")  # the template localizes before |date
 
 
 @pytest.mark.parametrize("active_zone", ["Etc/GMT-14", "Etc/GMT+12"])  # at any hour, one of them is on another day

@@ -36,6 +36,7 @@ def post_data(task: str, account, other) -> dict:
     }
     if task == "transfer":
         data["to_account"] = str(other)
+        data["confirmed"] = "1"  # as the confirmation step posts it (tests/screens/test_confirmations.py)
     return data
 
 
@@ -48,7 +49,7 @@ def test_each_role_may_open_and_submit_only_its_own_tasks(client_for, role, task
         from ledger.domain.commands import FreezeAccount
         from ledger.execute import execute
 
-        execute(FreezeAccount(account_id=account), actor="supervisor")
+        execute(FreezeAccount(account_id=account, reason="check"), actor="supervisor")
     client = client_for(role)
     before = event_count()
 

@@ -53,9 +53,9 @@ def domain_refusal(task: str, state: Status) -> str:
 def account_in(state: Status) -> UUID:
     account = open_account(balance=0 if state is Status.CLOSED else 10_000)
     if state is Status.FROZEN:
-        execute(FreezeAccount(account_id=account), actor="supervisor")
+        execute(FreezeAccount(account_id=account, reason="check"), actor="supervisor")
     if state is Status.CLOSED:
-        execute(CloseAccount(account_id=account), actor="supervisor")
+        execute(CloseAccount(account_id=account, reason="moved away"), actor="supervisor")
     return account
 
 

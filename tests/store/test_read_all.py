@@ -123,3 +123,21 @@ def test_read_all_orders_by_transaction_id_as_a_number_not_as_text(db):
     with connection.cursor() as cursor:
         cursor.execute("SELECT '99999'::xid8 < '100000'::xid8")
         assert cursor.fetchone()[0] is True
+
+
+def test_a_long_transaction_of_a_session_that_appends_no_events_does_not_hold_the_log_back(committed):
+    stream = uuid4()
+    start = store.read_all(store.Checkpoint(), limit=1_000_000)
+    checkpoint = store.Checkpoint(start[-1].tx_id, start[-1].position) if start else store.Checkpoint()
+
+    for name, held_back in ((store.EVENTLESS_SESSION, False), ("an ordinary session", True)):
+        with own_connection() as other:  # a transaction with an id of its own, left open
+            other.execute("SELECT set_config('application_name', %s, false)", [name])
+            other.execute("CREATE TEMPORARY TABLE scratch (n int)")
+            other.execute("INSERT INTO scratch VALUES (1)")
+            appended = store.append([new_event(stream, 1 if not held_back else 2)])
+
+            seen = [e for e in store.read_all(checkpoint, limit=1_000_000) if e.stream_id == stream]
+
+            assert (seen[-1].position == appended.position) is not held_back, name
+            other.rollback()

@@ -6,7 +6,7 @@ from uuid import UUID, uuid4
 
 from django.db import connection, transaction
 
-from ledger.domain.commands import Command, Deposit, OpenAccount
+from ledger.domain.commands import Command, Deposit, OpenAccount, Transfer, Withdraw
 from ledger.execute import execute
 
 
@@ -46,3 +46,27 @@ def event_count(*, command_id: str | None = None) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()[0]
+
+
+def request_approval(account_id: UUID, amount: int, *, to: UUID | None = None, actor: str = "tom", memo: str = ""):
+    """A teller's large withdrawal (or transfer `to`) as the task would send it: a request and a hold.
+    Returns (request id, result)."""
+    from ledger.approvals import route
+
+    movement: Command = (
+        Transfer(account_id=account_id, to_account_id=to, amount=amount, currency="EUR", memo=memo)
+        if to
+        else Withdraw(account_id=account_id, amount=amount, currency="EUR", memo=memo)
+    )
+    command = route(movement, actor=actor)
+    return command.command_id, execute(command, actor=actor)
+
+
+def decide(request_id: UUID, account_id: UUID, *, approve: bool = True, by: str = "sue", reason: str = "checked"):
+    """A supervisor's decision on a request, as the approvals screen sends it."""
+    from ledger import clock
+    from ledger.domain.approval import ApproveRequest, RejectRequest
+
+    kind = ApproveRequest if approve else RejectRequest
+    command = kind(account_id=account_id, request_id=request_id, decided_by=by, reason=reason, decided_at=clock.now())
+    return execute(command, actor=by, correlation_id=request_id)

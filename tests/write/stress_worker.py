@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import NotRequired, TypedDict
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -25,9 +25,14 @@ import django
 
 django.setup()
 
+from ledger import clock  # noqa: E402 - after django.setup()
+from ledger.approvals import route  # noqa: E402 - after django.setup()
+from ledger.domain import approval as ap  # noqa: E402 - after django.setup()
 from ledger.domain import commands as c  # noqa: E402 - after django.setup()
 from ledger.domain.errors import DomainError  # noqa: E402 - after django.setup()
 from ledger.execute import execute, load_account  # noqa: E402 - after django.setup()
+from ledger.reversals import find_movement, reversal_command  # noqa: E402 - after django.setup()
+from ledger.store.sql import fetch  # noqa: E402 - after django.setup()
 from tests.write.races import WRITE_LOG, RaceCounter  # noqa: E402 - after django.setup()
 
 races = RaceCounter()
@@ -99,6 +104,60 @@ def seen_version(account: UUID) -> int | None:
     return load_account(account).version if rng.random() < 0.3 else None
 
 
+def reverse_one(account: UUID) -> None:
+    """A supervisor reverses one of the account's latest movements: often one that another process
+    reverses at the same moment, or that was reversed already, or whose money has gone since."""
+    latest = fetch(
+        "SELECT position FROM ledger_event WHERE stream_id = %s AND type = ANY(%s) ORDER BY position DESC LIMIT 12",
+        [account, ["MoneyDeposited", "MoneyWithdrawn", "TransferSent", "TransferReceived"]],
+    )
+    movement = find_movement(account_id=account, position=rng.choice(latest)[0]) if latest else None
+    if movement is not None:
+        # Mostly the same reason (the same command, when two reverse it at once), sometimes another.
+        reason = "stress" if rng.random() < 0.8 else f"stress {plan['seed']}"
+        run(reversal_command(movement, account_id=account, reason=reason))
+
+
+def request_large(account: UUID) -> None:
+    """A teller's large withdrawal or transfer (the plan's threshold is low): a request and a hold.
+    Never from the account the closer empties: its holds would keep it open."""
+    if account == accounts[-1]:
+        return
+    big = rng.randint(plan["threshold"], 3 * plan["threshold"])
+    to = rng.choice([x for x in accounts if x != account]) if rng.random() < 0.5 else None
+    movement: c.Command = (
+        c.Transfer(account_id=account, to_account_id=to, amount=big, currency="EUR")
+        if to
+        else c.Withdraw(account_id=account, amount=big, currency="EUR")
+    )
+    run(route(movement, actor=f"stress-{plan['seed']}"))
+
+
+def decide_one() -> None:
+    """A supervisor decides one of the latest requests: often one another process decides at the same
+    moment (two supervisors), sometimes with the same command id (a double click), sometimes their own."""
+    latest = fetch(
+        "SELECT stream_id, (data->>'account_id')::uuid FROM ledger_event WHERE type = 'ApprovalRequested'"
+        " AND (data->>'account_id')::uuid = ANY(%s) ORDER BY position DESC LIMIT 8",
+        [accounts],
+    )
+    if not latest:
+        return
+    request_id, account = rng.choice(latest)
+    approve = rng.random() < 0.7
+    kind = ap.ApproveRequest if approve else ap.RejectRequest
+    same = rng.random() < 0.5  # the same click from every process, else a decision of its own
+    command = kind(
+        account_id=account,
+        command_id=uuid5(request_id, f"decide-{approve}") if same else uuid4(),
+        request_id=request_id,
+        decided_by=f"supervisor-{plan['seed']}" if rng.random() < 0.9 else "stress-0",
+        reason="stress",
+        decided_at=clock.now(),
+    )
+    run(command)
+
+
 def drain_and_close(account: UUID) -> None:
     state = load_account(account)
     if state.balance > 0:
@@ -129,6 +188,12 @@ for step in range(plan["commands"]):
         run(c.Deposit(account_id=a, amount=amount(), currency="EUR"))
     elif roll < 0.48:
         run(c.Withdraw(account_id=a, amount=amount(), currency="EUR"))
+    elif roll < 0.52:
+        reverse_one(a)
+    elif roll < 0.56:
+        request_large(a)
+    elif roll < 0.60:
+        decide_one()
     elif roll < 0.80:
         to = a if rng.random() < 0.03 else rng.choice([x for x in accounts if x != a])
         run(c.Transfer(account_id=a, to_account_id=to, amount=amount(), currency="EUR"))

@@ -13,7 +13,7 @@ from ledger.domain import errors
 from ledger.domain.account import fold
 from ledger.domain.commands import Deposit, FreezeAccount, Transfer, Withdraw
 from ledger.execute import SNAPSHOT_EVERY, IdempotencyConflict, execute, load_account
-from ledger.store.serialization import event_from_payload
+from ledger.store.serialization import account_event_from_payload
 from tests.write.helpers import event_count, execute_then_fail, open_account
 
 
@@ -83,7 +83,7 @@ def test_a_long_account_is_loaded_from_a_snapshot_equal_to_the_full_fold():
     with connection.cursor() as cursor:
         cursor.execute("SELECT version FROM ledger_snapshot WHERE stream_id = %s", [ada])
         assert cursor.fetchone() == (SNAPSHOT_EVERY * 2,)
-    full = fold(ada, [event_from_payload(e.type, e.schema_version, e.data) for e in store.read_stream(ada)])
+    full = fold(ada, [account_event_from_payload(e.type, e.schema_version, e.data) for e in store.read_stream(ada)])
     assert load_account(ada) == full
     assert full.balance == SNAPSHOT_EVERY * 2 + 10 and full.version == SNAPSHOT_EVERY * 2 + 11
 
@@ -92,9 +92,9 @@ def test_a_long_account_is_loaded_from_a_snapshot_equal_to_the_full_fold():
 def test_commands_run_inside_a_callers_transaction_and_a_lost_race_does_not_poison_it():
     ada = open_account(balance=100)
     with transaction.atomic():
-        execute(FreezeAccount(account_id=ada), actor="supervisor")
+        execute(FreezeAccount(account_id=ada, reason="check"), actor="supervisor")
         with pytest.raises(errors.AccountAlreadyFrozen):
-            execute(FreezeAccount(account_id=ada), actor="supervisor")
+            execute(FreezeAccount(account_id=ada, reason="check"), actor="supervisor")
         execute(Deposit(account_id=ada, amount=1, currency="EUR"), actor="teller")
     assert load_account(ada).balance == 101
 

@@ -42,8 +42,8 @@ RACES: dict[str, Race] = {
     "a freeze and a close decided on the same page": (
         0,
         lambda a, v: [
-            c.FreezeAccount(account_id=a, expected_version=v),
-            c.CloseAccount(account_id=a, expected_version=v),
+            c.FreezeAccount(account_id=a, reason="check", expected_version=v),
+            c.CloseAccount(account_id=a, reason="moved away", expected_version=v),
         ],
         ["StaleView", "committed"],
         0,

@@ -19,8 +19,9 @@ from django.db import connection
 
 from ledger import store
 from ledger.domain import account as domain
+from ledger.domain.events import REVERSAL_CREDITS
 from ledger.execute import load_account
-from ledger.store.serialization import event_from_payload
+from ledger.store.serialization import account_event_from_payload
 from projections import runner
 from projections.models import AccountSummary, StatementLine
 from scripts.processes import ROOT
@@ -30,6 +31,12 @@ from tests.write.helpers import open_account
 HERE = Path(__file__).resolve().parent
 
 PROCESSES, COMMANDS_EACH, ACCOUNTS = 4, 1000, 8
+# Large movements need approval from 200.00 EUR in the stress (its amounts are small), and the
+# decisions on requests live on the requests' streams, not the accounts'.
+APPROVAL_THRESHOLD = 20_000
+DECISIONS = {"ApproveRequest", "RejectRequest"}
+# The approval process's own commands (derived ids, issued by the runner after the processes end).
+NOT_FROM_PROCESS = "coalesce(metadata->>'source', '') <> 'approval_process'"
 
 
 def fetch(sql: str, params=None) -> list[tuple]:
@@ -38,17 +45,45 @@ def fetch(sql: str, params=None) -> list[tuple]:
         return cursor.fetchall()
 
 
+def approvals_settled_once(accounts: list[UUID], folded: dict[UUID, domain.Account]) -> None:
+    """Each request decided at most once; each decided one settled once (its hold gone, its movement
+    made at most once); the holds left are exactly the pending requests', on the stream and the summary."""
+    requests = fetch(
+        """SELECT r.stream_id, (r.data->>'account_id')::uuid,
+                  count(*) FILTER (WHERE d.type IN ('ApprovalGranted', 'ApprovalRejected', 'ApprovalExpired')),
+                  count(*) FILTER (WHERE d.type = 'ApprovalSettled')
+             FROM ledger_event r JOIN ledger_event d ON d.stream_id = r.stream_id
+            WHERE r.type = 'ApprovalRequested' AND (r.data->>'account_id')::uuid = ANY(%s)
+            GROUP BY 1, 2""",
+        [accounts],
+    )
+    assert requests, "the stress made no large requests"
+    assert all(decided <= 1 and settled == decided for _, _, decided, settled in requests)
+    assert any(decided for *_, decided, _ in requests), "no request was decided"
+    movements = fetch(
+        "SELECT metadata->>'causation_id', count(*) FROM ledger_event WHERE metadata->>'source' = 'approval_process'"
+        " AND type IN ('MoneyWithdrawn', 'TransferSent') GROUP BY 1 HAVING count(*) > 1"
+    )
+    assert movements == [], "an approval was carried out twice"
+    for account, state in folded.items():
+        waiting = {rid for rid, acc, decided, _ in requests if acc == account and not decided}
+        assert {hold_id for hold_id, _ in state.holds} == waiting
+        assert AccountSummary.objects.get(account_id=account).held == state.held
+
+
 def replay_checking_the_rules(account_id: UUID) -> domain.Account:
     """A fresh fold of the stream (no snapshot), checking on the way that history never broke a rule:
     nothing after a close, a close only at zero, nothing leaving a frozen account, no overdraft."""
     state = domain.Account(id=account_id)
     for recorded in store.read_stream(account_id):
-        event = event_from_payload(recorded.type, recorded.schema_version, recorded.data)
+        event = account_event_from_payload(recorded.type, recorded.schema_version, recorded.data)
         before = state
         state = domain.evolve(state, event)
         where = f"{account_id} v{recorded.version} {recorded.type}"
         assert before.status is not domain.Status.CLOSED, f"activity after closing: {where}"
-        if recorded.type in ("MoneyWithdrawn", "TransferSent"):
+        if recorded.type in ("MoneyWithdrawn", "TransferSent") or (
+            recorded.type == "MovementReversed" and recorded.data["original_type"] not in REVERSAL_CREDITS
+        ):
             assert before.status is domain.Status.OPEN, f"money left a {before.status} account: {where}"
             assert state.balance >= -state.overdraft_limit, f"overdrawn beyond the limit: {where}"
         if recorded.type == "AccountClosed":
@@ -91,8 +126,10 @@ def test_thousands_of_random_conflicting_commands_from_four_processes_keep_every
                         "seed": seed,
                         "shared": shared,
                         "closer": seed == 0,
+                        "threshold": APPROVAL_THRESHOLD,
                     }
                 ),
+                "TALLY_APPROVAL_THRESHOLDS": f"EUR={APPROVAL_THRESHOLD}",
             },
         )
         for seed in range(PROCESSES)
@@ -110,12 +147,14 @@ def test_thousands_of_random_conflicting_commands_from_four_processes_keep_every
     runner.catch_up()
 
     # Every accepted command is in the store once; no refused command left a trace.
-    accepted = [cid for r in reports for cid, _ in r["accepted"]]
+    accepted = [cid for r in reports for cid, kind in r["accepted"] if kind not in DECISIONS]
     refused = {cid for r in reports for cid in r["refused_ids"]}
     in_store = {
         cid
         for (cid,) in fetch(
-            "SELECT DISTINCT metadata->>'command_id' FROM ledger_event WHERE stream_id = ANY(%s)", [accounts]
+            f"SELECT DISTINCT metadata->>'command_id' FROM ledger_event"
+            f" WHERE stream_id = ANY(%s) AND {NOT_FROM_PROCESS}",
+            [accounts],
         )
     }
     assert len(accepted) == len(set(accepted)), "a command was applied twice"
@@ -163,9 +202,23 @@ def test_thousands_of_random_conflicting_commands_from_four_processes_keep_every
           FROM ledger_event WHERE stream_id = ANY(%s)""",
         [accounts],
     )
+    # A reversal moves its original's money back: a transfer's on both sides (as much back to the
+    # sender as out of the receiver), a deposit's out and a withdrawal's in; each original at most once.
+    ((back_in, back_out, transfers_back, transfers_taken, twice),) = fetch(
+        """
+        SELECT coalesce(sum((data->>'amount')::bigint) FILTER (WHERE data->>'original_type' = 'MoneyWithdrawn'), 0),
+               coalesce(sum((data->>'amount')::bigint) FILTER (WHERE data->>'original_type' = 'MoneyDeposited'), 0),
+               coalesce(sum((data->>'amount')::bigint) FILTER (WHERE data->>'original_type' = 'TransferSent'), 0),
+               coalesce(sum((data->>'amount')::bigint) FILTER (WHERE data->>'original_type' = 'TransferReceived'), 0),
+               count(*) - count(DISTINCT data->>'original_event_id')
+          FROM ledger_event WHERE stream_id = ANY(%s) AND type = 'MovementReversed'""",
+        [accounts],
+    )
     folded = {a: replay_checking_the_rules(a) for a in accounts}
     assert sent == received
-    assert sum(s.balance for s in folded.values()) == deposited - withdrawn
+    assert transfers_back == transfers_taken
+    assert twice == 0, "a movement was reversed twice"
+    assert sum(s.balance for s in folded.values()) == deposited - withdrawn + back_in - back_out
 
     # The write side's snapshot path and the read side both agree with a fresh fold of every stream.
     for a, state in folded.items():
@@ -181,6 +234,7 @@ def test_thousands_of_random_conflicting_commands_from_four_processes_keep_every
         last_line = StatementLine.objects.filter(account_id=a).order_by("-version").first()
         assert last_line is not None
         assert last_line.balance_after == state.balance
+    approvals_settled_once(accounts, folded)
     verified = StringIO()
     call_command("verify_projections", stdout=verified)  # raises CommandError on any difference
 
@@ -189,7 +243,21 @@ def test_thousands_of_random_conflicting_commands_from_four_processes_keep_every
     races_lost = sum(r["races_lost"] for r in reports)
     assert races_lost > 0, "the processes should have collided"
     assert {"Deposit", "Withdraw", "Transfer", "FreezeAccount", "UnfreezeAccount", "CloseAccount"} <= set(kinds)
+    assert kinds["ReverseMovement"] > 0 and refusals["AlreadyReversed"] + refusals["IdempotencyConflict"] > 0
     assert refusals["StaleView"] and refusals["InsufficientFunds"] and refusals["AccountIsClosed"]
+    decided = Counter(kind for r in reports for _, kind in r["accepted"] if kind in DECISIONS)
+    decisions_in_store = {
+        cid
+        for (cid,) in fetch(
+            """SELECT d.metadata->>'command_id' FROM ledger_event r JOIN ledger_event d ON d.stream_id = r.stream_id
+                WHERE r.type = 'ApprovalRequested' AND (r.data->>'account_id')::uuid = ANY(%s)
+                  AND d.type IN ('ApprovalGranted', 'ApprovalRejected')""",
+            [accounts],
+        )
+    }
+    accepted_decisions = [cid for r in reports for cid, kind in r["accepted"] if kind in DECISIONS]
+    assert sorted(decisions_in_store) == sorted(accepted_decisions), (len(decisions_in_store), len(accepted_decisions))
+    assert kinds["RequestApproval"] > 0 and decided and refusals["RequestNotPending"] > 0
     events = fetch("SELECT count(*) FROM ledger_event WHERE stream_id = ANY(%s)", [accounts])[0][0]
     figures["stress"] = {
         "processes": PROCESSES,

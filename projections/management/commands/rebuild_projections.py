@@ -1,21 +1,24 @@
-"""rebuild_projections: drop read models and replay them from the first event, with progress."""
+"""rebuild_projections: build read models anew beside the live ones, check them, swap them in."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
+from django.template.defaultfilters import pluralize
 from tqdm import tqdm
 
 from ledger import store
-from projections import runner
+from projections import bluegreen, runner
 from projections.models import ProjectionStatus
 from projections.projectors import get_projectors
 
 
 class Command(BaseCommand):
     help = (
-        "Empty the named read models (all by default) and replay every event into them. The app keeps "
-        "serving meanwhile, with a 'rebuilding' notice. An interrupted rebuild resumes where it stopped."
+        "Rebuild the named read models (all by default) blue/green: new tables are filled from the first "
+        "event beside the live ones, caught up, checked against a replay of the events and only then swapped "
+        "in, in one short transaction. The screens keep reading the complete live tables throughout. An "
+        "interrupted rebuild resumes where it stopped; the replaced tables are kept for --rollback."
     )
 
     def add_arguments(self, parser):
@@ -30,36 +33,59 @@ class Command(BaseCommand):
             default=runner.REBUILD_BATCH_SIZE,
             help=f"Events per transaction (default {runner.REBUILD_BATCH_SIZE:,}).",
         )
+        parser.add_argument(
+            "--rollback",
+            action="store_true",
+            help="Return to the tables the last rebuild replaced (caught up with the log first) instead of rebuilding.",
+        )
+        parser.add_argument(
+            "--outdated",
+            action="store_true",
+            help="Only the projections whose tables were built by another version of their projector (for deploys).",
+        )
+        parser.add_argument(
+            "--pace",
+            type=float,
+            default=None,
+            help="Share of the time a blue/green rebuild works, resting between batches so that the screens keep the "
+            "machine (default TALLY_REBUILD_PACE, 0.5); 1 goes flat out, the projections side by side.",
+        )
+        parser.add_argument(
+            "--in-place",
+            action="store_true",
+            help="Empty the live tables and replay into them: only for an empty or development database, since "
+            "the screens show partial figures until it ends.",
+        )
 
     def handle(self, *args, **options):
+        names = options["names"]
+        if options["pace"] is not None and not 0 < options["pace"] <= 1:
+            raise CommandError("--pace is the share of the time the rebuild works: more than 0, at most 1.")
         try:
-            projectors = get_projectors(options["names"])
+            if options["outdated"]:
+                names = [n for n in bluegreen.outdated() if not names or n in names]
+                if not names:
+                    self.stdout.write("Every projection's tables were built by its current version: nothing to do.")
+                    return
+            names = [p.name for p in get_projectors(names)]
         except KeyError as exc:
             raise CommandError(exc.args[0]) from exc
-        names = [p.name for p in projectors]
-        runner.ensure_status_rows(projectors)
-        resuming = (
-            not options["restart"] and ProjectionStatus.objects.filter(name__in=names, rebuilding=False).count() == 0
-        )
-        if not resuming:
-            if (
-                options["interactive"]
-                and input(f"This empties {', '.join(names)} and replays every event. Continue? [y/N] ").lower() != "y"
-            ):
-                raise CommandError("Rebuild cancelled.")
-            try:
-                runner.reset(names)
-            except RuntimeError as exc:
-                raise CommandError(f"{exc}. Stop the other runner or wait for it.") from exc
+        if options["rollback"]:
+            self._rollback(names, options["interactive"])
+        elif options["in_place"]:
+            self._in_place(names, options)
         else:
-            self.stdout.write(f"Resuming the interrupted rebuild of {', '.join(names)}.")
+            self._blue_green(names, options)
 
-        head = store.head_position()
-        done = dict(ProjectionStatus.objects.filter(name__in=names).values_list("name", "position"))
-        bars = {
+    def _confirm(self, interactive: bool, question: str) -> None:
+        if interactive and input(f"{question} Continue? [y/N] ").lower() != "y":
+            raise CommandError("Cancelled; nothing was changed.")
+
+    def _bars(self, names: list[str], done: dict[str, int], head: int) -> dict[str, tqdm]:
+        return {
             name: tqdm(
-                total=head,
-                initial=done[name],
+                total=max(head, done.get(name, 0)),
+                initial=done.get(name, 0),
                 unit="ev",
                 unit_scale=True,
                 desc=name,
@@ -69,6 +95,88 @@ class Command(BaseCommand):
             )
             for i, name in enumerate(names)
         }
+
+    def _blue_green(self, names: list[str], options) -> None:
+        self._confirm(
+            options["interactive"],
+            f"This builds {', '.join(names)} anew beside the live tables and swaps them in once they match a "
+            "replay of the events; the tables kept from the rebuild before are dropped.",
+        )
+        shadows = {p.name: p for p in bluegreen.progress()}
+        head = store.head_position()
+        bars = self._bars(names, {n: shadows[n].position for n in names if n in shadows}, head)
+        try:
+            outcome = bluegreen.rebuild(
+                names,
+                restart=options["restart"],
+                batch_size=options["batch_size"],
+                progress=lambda name, count: bars[name].update(count),
+                on_phase=lambda name, phase: bars[name].set_postfix_str(phase, refresh=True),
+                pace=options["pace"],
+            )
+        except bluegreen.RebuildBusy as exc:
+            raise CommandError(f"{exc}. Wait for it, or stop it, and run this again.") from exc
+        finally:
+            for bar in bars.values():
+                bar.close()
+        if outcome.resumed:
+            self.stdout.write(f"Resumed the interrupted rebuild of {', '.join(outcome.resumed)}.")
+        if outcome.failed:
+            for name, error in outcome.failed.items():
+                self.stderr.write(self.style.ERROR(f"{name}: {error}"))
+            raise CommandError(
+                "the rebuild stopped at a failing event; the live tables are untouched. Fix it (or skip the event "
+                "for that projection in the admin's projection status) and run this again to resume."
+            )
+        if outcome.differences:
+            for verdict in outcome.differences.values():
+                self.stderr.write(self.style.ERROR(f"{verdict.name}: {bluegreen.describe(verdict)}"))
+            raise CommandError(
+                f"the new tables of {', '.join(outcome.differences)} do not match a replay of the events, so they "
+                "were not swapped in; the live tables are untouched. The next rebuild starts them over."
+            )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Rebuilt {', '.join(outcome.swapped)} from {outcome.applied} event{pluralize(outcome.applied)}, "
+                "checked them against a replay "
+                "and swapped them in. The replaced tables are kept: rebuild_projections --rollback returns to them."
+            )
+        )
+
+    def _rollback(self, names: list[str], interactive: bool) -> None:
+        self._confirm(
+            interactive,
+            f"This puts back the tables of {', '.join(names)} that the last rebuild replaced (the live ones are "
+            "kept in their place).",
+        )
+        try:
+            bluegreen.rollback(names)
+        except (bluegreen.RollbackRefused, bluegreen.RebuildBusy) as exc:
+            raise CommandError(f"Nothing was changed: {exc}.") from exc
+        self.stdout.write(
+            self.style.SUCCESS(f"Rolled {', '.join(names)} back to the tables the last rebuild replaced.")
+        )
+
+    def _in_place(self, names: list[str], options) -> None:
+        projectors = get_projectors(names)
+        runner.ensure_status_rows(projectors)
+        resuming = (
+            not options["restart"] and ProjectionStatus.objects.filter(name__in=names, rebuilding=False).count() == 0
+        )
+        if not resuming:
+            self._confirm(
+                options["interactive"],
+                f"This EMPTIES the live tables of {', '.join(names)} and replays every event into them; until it "
+                "ends the screens show partial figures. Use it only on an empty or development database.",
+            )
+            try:
+                runner.reset(names)
+            except RuntimeError as exc:
+                raise CommandError(f"{exc}. Stop the other runner or wait for it.") from exc
+        else:
+            self.stdout.write(f"Resuming the interrupted in-place rebuild of {', '.join(names)}.")
+        done = dict(ProjectionStatus.objects.filter(name__in=names).values_list("name", "position"))
+        bars = self._bars(names, done, store.head_position())
         try:
             report = runner.catch_up_each(
                 names,
@@ -90,4 +198,5 @@ class Command(BaseCommand):
         # autovacuum is off or far behind, instead of from the statistics of the emptied tables.
         with connection.cursor() as cursor:
             cursor.execute(f"VACUUM (ANALYZE) {', '.join(t for p in projectors for t in p.tables)}")
-        self.stdout.write(self.style.SUCCESS(f"Rebuilt {', '.join(names)} from {report.applied} events."))
+        applied = f"{report.applied} event{pluralize(report.applied)}"
+        self.stdout.write(self.style.SUCCESS(f"Rebuilt {', '.join(names)} in place from {applied}."))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.template.defaultfilters import pluralize
 
 from projections import runner
 
@@ -24,7 +25,10 @@ class Command(BaseCommand):
             while True:
                 report = runner.catch_up(options["names"] or None)
                 if report.applied or report.failed:
-                    self.stdout.write(f"applied {report.applied} events in {report.batches} batches")
+                    self.stdout.write(
+                        f"applied {report.applied} event{pluralize(report.applied)} "
+                        f"in {report.batches} batch{pluralize(report.batches, 'es')}"
+                    )
                 for name, error in report.failed.items():
                     self.stderr.write(self.style.ERROR(f"{name} stopped at a failing event: {error}"))
                 if report.skipped:

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -139,7 +140,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded {options['accounts']} accounts (each opened with a first deposit) and "
-                f"{options['events']} commands on them: {done[EXECUTED]} executed, {done[REFUSED]} refused by the "
+                f"{options['events']} command{pluralize(options['events'])} on them: {done[EXECUTED]} executed, "
+                f"{done[REFUSED]} refused by the "
                 f"rules (as in real life), {done[SKIPPED]} skipped (a transfer with no other account in its "
                 f"currency). Log in as teller, supervisor or auditor with the password '{DEMO_PASSWORD}'."
             )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.template.defaultfilters import pluralize
 
 from projections.projectors import get_projectors
-from projections.verify import verify
+from projections.verify import verify_all
 
 MAX_SHOWN = 50
 
@@ -25,17 +26,19 @@ class Command(BaseCommand):
         except KeyError as exc:
             raise CommandError(exc.args[0]) from exc
         total = 0
-        for projector in projectors:
-            verdict = verify(projector)
+        for verdict in verify_all(projectors):  # one reading of the log for all of them
             total += len(verdict.differences)
             if not verdict.differences:
                 self.stdout.write(
                     self.style.SUCCESS(
-                        f"{verdict.name}: OK ({verdict.rows} rows match a replay of {verdict.events} events)"
+                        f"{verdict.name}: OK ({verdict.rows} row{pluralize(verdict.rows)} "
+                        f"{'matches' if verdict.rows == 1 else 'match'} a replay of "
+                        f"{verdict.events} event{pluralize(verdict.events)})"
                     )
                 )
                 continue
-            self.stdout.write(self.style.ERROR(f"{verdict.name}: {len(verdict.differences)} differences"))
+            found = len(verdict.differences)
+            self.stdout.write(self.style.ERROR(f"{verdict.name}: {found} difference{pluralize(found)}"))
             for diff in verdict.differences[:MAX_SHOWN]:
                 if diff.actual is None:
                     self.stdout.write(f"  missing  {diff.key}: expected {diff.expected}")
@@ -48,4 +51,4 @@ class Command(BaseCommand):
             if len(verdict.differences) > MAX_SHOWN:
                 self.stdout.write(f"  ... and {len(verdict.differences) - MAX_SHOWN} more")
         if total:
-            raise CommandError(f"{total} differences between the read models and the events")
+            raise CommandError(f"{total} difference{pluralize(total)} between the read models and the events")

@@ -1,0 +1,36 @@
+"""Which projections have applied an event: what an event's page in the event browser says of the
+read side (registered with ledger.hooks.on_event_shown in projections/apps.py)."""
+
+from __future__ import annotations
+
+from ledger.store.sql import fetch
+from projections.projectors import get_runnable
+
+# Each projection's checkpoint against the event's place in the log, and any skip of it.
+_CONSUMED = """
+SELECT s.name, (s.tx_id::text::xid8, s.position) >= (e.tx_id, e.position), s.last_error_position = e.position,
+       split_part(s.last_error, E'\\n', 1), k.skipped_by, k.reason
+  FROM projections_projectionstatus s
+ CROSS JOIN (SELECT tx_id, position FROM ledger_event WHERE position = %s) e
+  LEFT JOIN projections_skippedevent k ON k.projection = s.name AND k.position = e.position
+"""
+
+
+def event_consumption(position: int, event_type: str) -> list[tuple[str, str]]:
+    """(projection, state) for every projection and process manager, in the order they are run."""
+    found = {name: rest for name, *rest in fetch(_CONSUMED, [position])}
+    rows = []
+    for projector in get_runnable():
+        if projector.name not in found:
+            rows.append((projector.name, "not started"))
+            continue
+        applied, stopped_here, error, skipped_by, reason = found[projector.name]
+        if skipped_by:
+            rows.append((projector.name, f"skipped by {skipped_by}: {reason}"))
+        elif stopped_here:
+            rows.append((projector.name, f"stopped at this event: {error}"))
+        elif event_type not in projector.handles:
+            rows.append((projector.name, "passed" if applied else "not yet (it does not use this type)"))
+        else:
+            rows.append((projector.name, "applied" if applied else "not yet"))
+    return rows
