@@ -199,6 +199,14 @@ TALLY_APPROVAL_EXPIRES = _seconds(os.environ.get("TALLY_APPROVAL_EXPIRES", "24h"
 TALLY_REBUILD_PACE = float(os.environ.get("TALLY_REBUILD_PACE", "0.5"))
 if not 0 < TALLY_REBUILD_PACE <= 1:
     raise ImproperlyConfigured("TALLY_REBUILD_PACE is the share of the time a rebuild works: more than 0, at most 1")
+# Forgetting a customer (ledger/forgetting.py) is allowed this many days after their account closed:
+# the records a bank must keep stay readable that long. Ten years by default.
+try:
+    TALLY_RETENTION_DAYS = int(os.environ.get("TALLY_RETENTION_DAYS", "3650"))
+except ValueError as exc:
+    raise ImproperlyConfigured("TALLY_RETENTION_DAYS is a whole number of days") from exc
+if TALLY_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("TALLY_RETENTION_DAYS cannot be negative")
 # Tests move the deadline clock through this file (ledger/clock.py); never in production.
 TALLY_TEST_CLOCK_FILE = os.environ.get("TALLY_TEST_CLOCK_FILE", "")
 if TALLY_TEST_CLOCK_FILE and not DEBUG:

@@ -14,6 +14,7 @@ counted by type and outcome, with its duration (ledger.metrics, served at /metri
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import time
@@ -34,6 +35,7 @@ from ledger.domain.streams import Event, State
 from ledger.hooks import CommandResult
 from ledger.metrics import Outcome
 from ledger.state_cache import StateCache
+from ledger.store import personal
 from ledger.store.serialization import (
     SNAPSHOT_SCHEMA,
     account_from_snapshot,
@@ -66,15 +68,31 @@ class ConflictPersisted(DomainError):
         super().__init__("The account is very busy right now and the request could not be recorded; please try again.")
 
 
-def fingerprint(command: c.Command) -> str:
-    """What the command asks for, without its id: the same id with other details is a conflict."""
+def fingerprint(command: c.Command, key: bytes | None = None) -> str:
+    """What the command asks for, without its id: the same id with other details is a conflict.
+
+    Personal fields count through an HMAC under their customer's `key` (a plain hash of a name and
+    an account id, both at hand in the log, would give the name back to anyone who tries names), so
+    once the customer is forgotten their command records say nothing of them either."""
     payload = {
-        f.name: str(getattr(command, f.name))
+        f.name: _personal(getattr(command, f.name), key)
+        if f.metadata.get("personal")
+        else str(getattr(command, f.name))
         for f in fields(command)
         if f.name != "command_id" and f.metadata.get("fingerprint", True)  # not the moment it was made
     }
     text = json.dumps([type(command).__name__, payload], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _personal(value: object, key: bytes | None) -> str:
+    if key is None:  # the customer was forgotten: no fingerprint made now can match the recorded one
+        return "forgotten"
+    return hmac.new(key, str(value).encode(), hashlib.sha256).hexdigest()
+
+
+def _has_personal_data(command: c.Command) -> bool:
+    return any(f.metadata.get("personal") for f in fields(command))
 
 
 def execute(
@@ -121,7 +139,9 @@ def execute(
 def _execute(command: c.Command, meta: dict[str, str], recorded_at: datetime | None) -> tuple[CommandResult, int]:
     """The command's result, and how many races it lost on the way (each one decided again)."""
     stream_ids = domain.streams_of(command)
-    fp = fingerprint(command)
+    # A new customer's key, made here so that the fingerprint and the sealed name use the same one.
+    key = personal.new_key() if _has_personal_data(command) else None
+    fp = fingerprint(command, key)
     first_attempt = 0
     known = known_states.get_all(stream_ids)
     # A new account's id is fresh, so its stream is taken to be empty without asking; were it
@@ -131,7 +151,7 @@ def _execute(command: c.Command, meta: dict[str, str], recorded_at: datetime | N
         known = {command.account_id: Account(id=command.account_id)}
     if known is not None:
         try:
-            return _decide_and_append(command, known, fp, meta, recorded_at), 0
+            return _decide_and_append(command, known, (fp, key), meta, recorded_at), 0
         except DomainError:
             # Perhaps refused on a state that is behind the store (another process wrote since),
             # or this command id ran before and is to be answered, not decided: ask the store.
@@ -141,7 +161,7 @@ def _execute(command: c.Command, meta: dict[str, str], recorded_at: datetime | N
             if not guessed:
                 log.info("command %s lost a race (decided on cached state); deciding again", command.command_id)
                 first_attempt = 1
-    attempt_once = partial(_attempt, command, stream_ids, fp, meta, recorded_at)
+    attempt_once = partial(_attempt, command, stream_ids, (fp, key), meta, recorded_at)
     # Every attempt after the first follows a lost race, so an attempt's number is the races lost.
     for attempt in range(first_attempt, MAX_ATTEMPTS):
         try:
@@ -156,24 +176,40 @@ def _execute(command: c.Command, meta: dict[str, str], recorded_at: datetime | N
 
 
 def _attempt(
-    command: c.Command, stream_ids: list[UUID], fp: str, meta: dict[str, str], recorded_at: datetime | None
+    command: c.Command,
+    stream_ids: list[UUID],
+    made: tuple[str, bytes | None],
+    meta: dict[str, str],
+    recorded_at: datetime | None,
 ) -> CommandResult:
     loaded = store.load(stream_ids, command_id=command.command_id, snapshot_schema=SNAPSHOT_SCHEMA)
     if loaded.command is not None:
+        fp, key = made
+        if key is not None:  # the recorded fingerprint took the customer's key of the time
+            fp = fingerprint(command, loaded.keys.get(command.account_id))
         if loaded.command.fingerprint != fp:
             raise IdempotencyConflict()
         return CommandResult(command.command_id, loaded.command.position, loaded.command.tx_id, replayed=True)
 
-    return _decide_and_append(command, _fold(stream_ids, loaded, command), fp, meta, recorded_at)
+    return _decide_and_append(command, _fold(stream_ids, loaded, command), made, meta, recorded_at)
 
 
 def _decide_and_append(
-    command: c.Command, accounts: Mapping[UUID, State], fp: str, meta: dict[str, str], recorded_at: datetime | None
+    command: c.Command,
+    accounts: Mapping[UUID, State],
+    made: tuple[str, bytes | None],
+    meta: dict[str, str],
+    recorded_at: datetime | None,
 ) -> CommandResult:
+    fp, key = made
     decided = domain.decide(command, accounts)
     new_events, after, snapshots = _to_records(decided, accounts, meta)
     checkpoint = store.append(
-        new_events, command=(command.command_id, meta["command"], fp), snapshots=snapshots, recorded_at=recorded_at
+        new_events,
+        command=(command.command_id, meta["command"], fp),
+        snapshots=snapshots,
+        recorded_at=recorded_at,
+        keys={command.account_id: key} if key is not None else None,
     )
     result = CommandResult(command.command_id, checkpoint.position, checkpoint.tx_id)
     states = {sid: state for sid, state in after.items() if isinstance(state, Account)}

@@ -12,6 +12,7 @@ from uuid import UUID, uuid4, uuid5
 
 from django import forms
 
+from ledger import forgetting
 from ledger.account_field import AccountField
 from ledger.domain import commands as c
 from ledger.domain.account import MAX_NOTE_LENGTH, MAX_OWNER_LENGTH, Account
@@ -193,9 +194,9 @@ class StatusForm(AccountTaskForm):
         min_value=1,
         error_messages={"required": "This form is incomplete; reload the page and try again."},
     )
-    command_class: type[c.FreezeAccount] | type[c.UnfreezeAccount] | type[c.CloseAccount]
+    command_class: type[c.FreezeAccount] | type[c.UnfreezeAccount] | type[c.CloseAccount] | type[c.ForgetCustomer]
 
-    def to_command(self, account: Account) -> c.Command:
+    def to_command(self, account: Account) -> c.Command | None:
         return self.command_class(
             account_id=account.id,
             command_id=self.cleaned_data["command_id"],
@@ -221,6 +222,18 @@ class UnfreezeForm(StatusForm):
 class CloseForm(StatusForm):
     reason = _note(_REQUIRED_REASON)
     command_class = c.CloseAccount
+
+
+class ForgetForm(StatusForm):
+    reason = _note("Reason (required; kept in the audit trail, so leave the customer's name out)")
+    command_class = c.ForgetCustomer
+
+    def to_command(self, account: Account) -> c.Command | None:
+        refusal = forgetting.retention_refusal(account.id)
+        if refusal:
+            self.add_error(None, refusal)
+            return None
+        return super().to_command(account)
 
 
 class ReverseForm(TaskForm):

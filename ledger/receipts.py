@@ -40,6 +40,8 @@ def what(command: c.Command, account: Account) -> str:
             return f"Unfreeze of {account.owner}'s account"
         case c.CloseAccount():
             return f"Closing of {account.owner}'s account"
+        case c.ForgetCustomer():  # the name is the one thing this task may not repeat
+            return "Forgetting of this account's customer: their name is erased"
         case c.OpenAccount():
             return f"Opening of an account for {command.owner}"
     return type(command).__name__

@@ -34,12 +34,13 @@ class Task(enum.StrEnum):
     REVERSE = "reverse"  # one statement line at a time (ledger/reversal_views.py), not an account task
     APPROVE = "approve"  # approve or reject a request in the approvals inbox (ledger/approval_views.py)
     STANDING_ORDER = "standing_order"  # set up or cancel one (ledger/standing_order_views.py)
+    FORGET = "forget"  # destroy a closed account's customer's key, past the retention period (ledger/forgetting.py)
 
 
 _TELLER_TASKS = frozenset({Task.OPEN, Task.DEPOSIT, Task.WITHDRAW, Task.TRANSFER, Task.STANDING_ORDER})
 TASKS_BY_ROLE: dict[Role, frozenset[Task]] = {
     Role.TELLER: _TELLER_TASKS,
-    Role.SUPERVISOR: _TELLER_TASKS | {Task.FREEZE, Task.UNFREEZE, Task.CLOSE, Task.REVERSE, Task.APPROVE},
+    Role.SUPERVISOR: _TELLER_TASKS | {Task.FREEZE, Task.UNFREEZE, Task.CLOSE, Task.REVERSE, Task.APPROVE, Task.FORGET},
     Role.AUDITOR: frozenset(),
 }
 

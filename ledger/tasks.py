@@ -28,12 +28,17 @@ ACCOUNT_TASKS: dict[Task, TaskSpec] = {
     Task.CLOSE: TaskSpec(
         forms.CloseForm, "Close account", "Close account", frozenset({Status.OPEN, Status.FROZEN}), danger=True
     ),
+    Task.FORGET: TaskSpec(
+        forms.ForgetForm, "Forget customer", "Forget customer", frozenset({Status.CLOSED}), danger=True
+    ),
 }
 
 
-def tasks_for(user: AnyUser, account_status: str) -> list[tuple[Task, TaskSpec]]:
+def tasks_for(user: AnyUser, account_status: str, *, forgotten: bool = False) -> list[tuple[Task, TaskSpec]]:
     """The tasks the account's state and the user's role allow, for the account page."""
     status = Status(account_status)
     return [
-        (task, spec) for task, spec in ACCOUNT_TASKS.items() if status in spec.allowed_in and may_perform(user, task)
+        (task, spec)
+        for task, spec in ACCOUNT_TASKS.items()
+        if status in spec.allowed_in and may_perform(user, task) and not (forgotten and task is Task.FORGET)
     ]

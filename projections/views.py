@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET
 
 from ledger.account_numbers import number_opened_by
+from ledger.domain.account import ERASED_NAME
 from ledger.domain.money import CURRENCIES
 from ledger.history import account_history
 from ledger.htmx import HtmxHttpRequest
@@ -121,7 +122,7 @@ def account(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
         "processing": processing,
         "after": f"{after.tx_id}.{after.position}" if processing and after else "",
         "account_id": account_id,
-        "tasks": tasks_for(request.user, summary.status) if summary else [],
+        "tasks": tasks_for(request.user, summary.status, forgotten=summary.owner == ERASED_NAME) if summary else [],
         "pending_requests": approval_queries.approvals_of_account(account_id=account_id) if summary else [],
         "standing_orders": standing_orders.orders_of_account(account_id) if summary else [],
         "may_audit": may_audit(request.user),

@@ -1,8 +1,9 @@
 """Who and what an event is about, as the event browser shows it: the account it concerns, the other
 account of a movement (its counterparty), both owners' names, and the amount in major units.
 
-Owners come from each account's own AccountOpened event (data.owner), read for a whole page of rows
-in one query on the (stream_id, version) index, rather than from the read side through a hook: the
+Owners come from each account's own AccountOpened event (data.owner, sealed: opened with the keys
+of the page's accounts, or the erased name once a customer is forgotten), read for a whole page of
+rows in one query on the (stream_id, version) index, rather than from the read side through a hook: the
 browser is where auditors look when the read side is behind, rebuilding or stopped, and an account
 opened a moment ago has its owner in the log before any projection has it.
 """
@@ -17,7 +18,6 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import admin
-from django.db.models.fields.json import KT
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -25,6 +25,7 @@ from django.utils.safestring import SafeString
 from ledger.domain.account import STREAM_TYPE
 from ledger.domain.money import CURRENCIES, format_money
 from ledger.models import Event
+from ledger.store import personal
 
 # The keys under which an event's data names the other account of a movement: a transfer's two
 # sides, a request or standing order to pay another account, a reversed transfer.
@@ -71,10 +72,13 @@ def owners_of(account_ids: set[UUID]) -> dict[UUID, str]:
     """The owner each account was opened for; accounts never opened are left out."""
     if not account_ids:
         return {}
-    opened = Event.objects.filter(
-        stream_id__in=account_ids, version=1, type="AccountOpened", stream_type=STREAM_TYPE
-    ).values_list("stream_id", KT("data__owner"))
-    return {stream_id: owner or "" for stream_id, owner in opened}
+    opened = list(
+        Event.objects.filter(
+            stream_id__in=account_ids, version=1, type="AccountOpened", stream_type=STREAM_TYPE
+        ).values_list("stream_id", "data")
+    )
+    personal.open_events(("AccountOpened", data) for _, data in opened)
+    return {stream_id: data.get("owner") or "" for stream_id, data in opened}
 
 
 def amount_of(event: Event) -> str:

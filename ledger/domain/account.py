@@ -15,6 +15,8 @@ from ledger.domain import events as e
 from ledger.domain.money import CURRENCIES, MAX_AMOUNT, MAX_BALANCE, format_money
 
 MAX_OWNER_LENGTH = 120
+# What every reader of the store gets instead of a forgotten customer's name (ledger/store/personal.py).
+ERASED_NAME = "(erased)"
 MAX_NOTE_LENGTH = 200
 STREAM_TYPE = "account"  # the stream type of every Account stream in the event store
 
@@ -37,6 +39,7 @@ class Account:
     status: Status = Status.NEW
     reversed: frozenset[UUID] = frozenset()  # the event ids of this account's movements that were reversed
     holds: tuple[tuple[UUID, int], ...] = ()  # (hold id, amount) set aside for pending approvals
+    forgotten: bool = False  # the customer's key is destroyed: the owner's name reads ERASED_NAME
 
     @property
     def held(self) -> int:
@@ -93,6 +96,7 @@ _EVOLVERS: dict[type[e.AccountEvent], Callable[[Account, Any], Account]] = {
     e.AccountFrozen: lambda a, ev: replace(a, status=Status.FROZEN),
     e.AccountUnfrozen: lambda a, ev: replace(a, status=Status.OPEN),
     e.AccountClosed: lambda a, ev: replace(a, status=Status.CLOSED),
+    e.CustomerForgotten: lambda a, ev: replace(a, owner=ERASED_NAME, forgotten=True),
     e.FundsHeld: _held,
     e.HoldReleased: _released,
 }
@@ -116,7 +120,7 @@ def fold(account_id: UUID, events: Iterable[e.AccountEvent], start: Account | No
 
 def whose(a: Account) -> str:
     """The account as a person knows it, for the rules' messages."""
-    return f"{a.owner}'s account" if a.owner else "The account"
+    return f"{a.owner}'s account" if a.owner and a.owner != ERASED_NAME else "The account"
 
 
 # --- guards ------------------------------------------------------------------------------------
@@ -265,6 +269,25 @@ def decide_close(a: Account, cmd: c.CloseAccount) -> list[e.AccountEvent]:
     return [e.AccountClosed(account_id=a.id, reason=_reason(cmd.reason, "closed"))]
 
 
+def decide_forget(a: Account, cmd: c.ForgetCustomer) -> list[e.AccountEvent]:
+    _require_existing(a)
+    if a.forgotten:
+        raise errors.AlreadyForgotten()
+    if a.status is not Status.CLOSED:
+        raise errors.OnlyClosedForgotten(whose(a))
+    reason = _note(cmd.reason, field="reason")
+    if not reason:
+        raise errors.InvalidText(
+            "Say why the customer is forgotten: the reason is kept in the audit trail.", field="reason"
+        )
+    if a.owner.casefold() in reason.casefold():
+        # The reason stays in the log in clear, readable after the key is gone.
+        raise errors.InvalidText(
+            "Leave the customer's name out of the reason: it would stay in the log.", field="reason"
+        )
+    return [e.CustomerForgotten(account_id=a.id, reason=reason)]
+
+
 # --- reversals --------------------------------------------------------------------------------
 
 
@@ -393,6 +416,7 @@ _DECIDERS: dict[type[c.Command], Callable[[Account, Any], list[e.AccountEvent]]]
     c.FreezeAccount: decide_freeze,
     c.UnfreezeAccount: decide_unfreeze,
     c.CloseAccount: decide_close,
+    c.ForgetCustomer: decide_forget,
     c.ReleaseHold: decide_release_hold,
 }
 

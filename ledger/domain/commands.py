@@ -19,7 +19,9 @@ class Command:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class OpenAccount(Command):
-    owner: str
+    # Personal: sealed in the log with a key of the account's customer, and fingerprinted with that
+    # key too (ledger/execute.py), so that no command record can give the name back once it is forgotten.
+    owner: str = field(metadata={"personal": True})
     currency: str
     overdraft_limit: int = 0
 
@@ -86,6 +88,14 @@ class UnfreezeAccount(Command):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CloseAccount(Command):
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ForgetCustomer(Command):
+    """Destroy the key of a closed account's customer (crypto-shredding). The retention period is
+    checked before it is sent (ledger/forgetting.py): the domain's events carry no clock."""
+
     reason: str = ""
 
 

@@ -149,6 +149,16 @@ class ReasonRequired(DomainError):
         super().__init__(f"Say why the account is {task}: the reason is kept in the audit trail.")
 
 
+class AlreadyForgotten(DomainError):
+    def __init__(self) -> None:
+        super().__init__("This customer has already been forgotten: their name can no longer be read anywhere.")
+
+
+class OnlyClosedForgotten(DomainError):
+    def __init__(self, whose: str) -> None:
+        super().__init__(f"{whose} is still in use: only the customer of a closed account can be forgotten.")
+
+
 class InvalidText(DomainError):
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message, field=field)

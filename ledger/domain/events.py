@@ -119,6 +119,16 @@ class AccountClosed(AccountEvent):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class CustomerForgotten(AccountEvent):
+    """The customer's key was destroyed: their name, sealed in this account's events
+    (ledger/store/personal.py), can no longer be read anywhere. It holds no personal data itself."""
+
+    type_name = "CustomerForgotten"
+
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class FundsHeld(AccountEvent):
     """Money set aside for a pending approval: the balance is unchanged, the available funds drop."""
 
@@ -155,6 +165,7 @@ EVENT_TYPES: dict[str, type[AccountEvent]] = {
         AccountFrozen,
         AccountUnfrozen,
         AccountClosed,
+        CustomerForgotten,
         FundsHeld,
         HoldReleased,
     )

@@ -10,6 +10,7 @@ from uuid import UUID
 
 import orjson
 
+from ledger.store.personal import open_events
 from ledger.store.records import Checkpoint, RecordedEvent
 from ledger.store.sql import fetch
 from ledger.store.upcasting import upcast
@@ -39,6 +40,13 @@ def _recorded(row: tuple[Any, ...]) -> RecordedEvent:
     )
 
 
+def _opened(rows: list[tuple[Any, ...]]) -> list[RecordedEvent]:
+    """Rows as events, with their personal data opened (clear text, or the erased name: personal.py)."""
+    events = [_recorded(row) for row in rows]
+    open_events((e.type, e.data) for e in events)
+    return events
+
+
 def read_stream(
     stream_id: UUID,
     *,
@@ -59,7 +67,7 @@ def read_stream(
     if as_of is not None:
         sql += " AND recorded_at <= %s"
         params.append(as_of)
-    return [_recorded(row) for row in fetch(sql + " ORDER BY version", params)]
+    return _opened(fetch(sql + " ORDER BY version", params))
 
 
 # Positions come from a sequence, handed out at INSERT time, so a transaction can commit a lower
@@ -102,7 +110,7 @@ START = Checkpoint()  # the start of the log
 
 def read_all(after: Checkpoint = START, *, limit: int = 1000, types: list[str] | None = None) -> list[RecordedEvent]:
     """The next `limit` events after `after` in commit order (of `types` only, when given)."""
-    return [_recorded(row) for row in fetch(_READ_ALL, [str(after.tx_id), after.position, types, types, limit])]
+    return _opened(fetch(_READ_ALL, [str(after.tx_id), after.position, types, types, limit]))
 
 
 def head_position() -> int:
@@ -122,17 +130,17 @@ def read_span(after: Checkpoint, upto: Checkpoint, types: Iterable[str]) -> list
     """The events of `types` after `after` up to and including `upto`, in commit order: a span the
     projection runner marked out (below the horizon, so complete), for a process manager."""
     params = [str(after.tx_id), after.position, str(upto.tx_id), upto.position, str(after.tx_id), str(upto.tx_id)]
-    return [_recorded(row) for row in fetch(_READ_SPAN, [*params, sorted(types)])]
+    return _opened(fetch(_READ_SPAN, [*params, sorted(types)]))
 
 
 def read_command(command_id: UUID) -> list[RecordedEvent]:
     """The events one command appended, in log order; by the command-id expression index."""
     sql = f"SELECT {_COLUMNS} FROM ledger_event WHERE (metadata ->> 'command_id') = %s ORDER BY position"
-    return [_recorded(row) for row in fetch(sql, [str(command_id)])]
+    return _opened(fetch(sql, [str(command_id)]))
 
 
 def read_correlated(correlation_id: UUID, *, limit: int = 200) -> list[RecordedEvent]:
     """The events of one correlation (a request and all it caused), in log order; by the
     correlation expression index."""
     sql = f"SELECT {_COLUMNS} FROM ledger_event WHERE (metadata ->> 'correlation_id') = %s ORDER BY position LIMIT %s"
-    return [_recorded(row) for row in fetch(sql, [str(correlation_id), limit])]
+    return _opened(fetch(sql, [str(correlation_id), limit]))

@@ -81,3 +81,4 @@ class Loaded:
     snapshots: dict[UUID, Snapshot] = field(default_factory=dict)
     # (stream_id, version, type, schema_version, data), already upcast to the current shape
     events: list[tuple[UUID, int, str, int, dict[str, Any]]] = field(default_factory=list)
+    keys: dict[UUID, bytes] = field(default_factory=dict)  # the streams' customers' keys (personal.py)

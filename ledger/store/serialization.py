@@ -12,7 +12,8 @@ from ledger.domain.streams import ALL_EVENT_TYPES as EVENT_TYPES
 from ledger.domain.streams import Event
 
 # Bump when the shape of Account changes: older snapshots are then ignored and rebuilt.
-SNAPSHOT_SCHEMA = 1
+# 2: the owner's name is sealed (ledger/store/personal.py); 1 held it in clear (deleted by migration 0006).
+SNAPSHOT_SCHEMA = 2
 
 
 class UnknownEventType(Exception):
@@ -46,14 +47,16 @@ def event_from_payload(type_name: str, schema_version: int, data: dict[str, Any]
 
 
 def account_to_snapshot(account: Account) -> dict[str, Any]:
+    """Without the owner's name: the append statement copies it, sealed, from the account's opening
+    event (ledger/store/write.py), so that no snapshot holds it in clear and none needs the key."""
     return {
-        "owner": account.owner,
         "currency": account.currency,
         "overdraft_limit": account.overdraft_limit,
         "balance": account.balance,
         "status": account.status.value,
         "holds": [[str(hold_id), amount] for hold_id, amount in account.holds],
         "reversed": sorted(str(event_id) for event_id in account.reversed),
+        "forgotten": account.forgotten,
     }
 
 
@@ -61,7 +64,7 @@ def account_from_snapshot(account_id: UUID, version: int, state: dict[str, Any])
     return Account(
         id=account_id,
         version=version,
-        owner=state["owner"],
+        owner=state.get("owner") or "",  # opened by ledger.store.load (personal.py)
         currency=state["currency"],
         overdraft_limit=state["overdraft_limit"],
         balance=state["balance"],
@@ -70,6 +73,7 @@ def account_from_snapshot(account_id: UUID, version: int, state: dict[str, Any])
         holds=tuple((UUID(hold_id), amount) for hold_id, amount in state.get("holds", ())),
         # A snapshot taken before reversals existed had none to remember: the default is its truth.
         reversed=frozenset(UUID(event_id) for event_id in state.get("reversed", ())),
+        forgotten=state.get("forgotten", False),
     )
 
 

@@ -3,21 +3,27 @@
 - append(): one statement, so one round trip, writes any number of events (over several streams),
   the command record and snapshots atomically; UNIQUE (stream_id, version) is the optimistic lock.
 - load(): one statement returns the command record (if the id was seen), snapshots and the
-  events after them, for the streams a command needs.
+  events after them, for the streams a command needs, and the keys that open their personal data.
+
+Personal data (an account owner's name) is sealed on its way in and opened on its way out
+(personal.py): the key of a new subject is inserted by the append statement that names it first,
+and load() reads the keys with the events, so neither adds a round trip.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from datetime import datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 
 import orjson
 from django.db import IntegrityError, connection, transaction
 
+from ledger.store.personal import FORGETTING, SNAPSHOT_FIELDS, open_events, seal_new, unseal
 from ledger.store.records import (
     Checkpoint,
     CommandRecord,
@@ -51,6 +57,9 @@ SELECT 2, e.stream_id, e.version, e.type, e.schema_version, e.data, NULL, NULL
           AND e.version > coalesce((SELECT sn.version FROM ledger_snapshot sn
                                      WHERE sn.stream_id = s.stream_id AND sn.schema = %(schema)s), 0)
        ) e
+UNION ALL
+SELECT 3, subject_id, NULL, NULL, NULL, jsonb_build_object('key', encode(key, 'hex')), NULL, NULL
+  FROM ledger_subject_key WHERE subject_id = ANY(%(streams)s)
 ORDER BY 1, 2, 3
 """
 
@@ -58,6 +67,7 @@ ORDER BY 1, 2, 3
 def load(stream_ids: Sequence[UUID], *, command_id: UUID | None, snapshot_schema: int) -> Loaded:
     """Everything needed to decide a command, in one round trip."""
     loaded = Loaded()
+    keys = loaded.keys
     with prepared_cursor() as cursor:
         cursor.execute(_LOAD, {"command_id": command_id, "streams": list(stream_ids), "schema": snapshot_schema})
         for kind, stream_id, version, type_, schema, text, position, tx_id in cursor.fetchall():
@@ -66,13 +76,23 @@ def load(stream_ids: Sequence[UUID], *, command_id: UUID | None, snapshot_schema
                 loaded.command = CommandRecord(command_id, type_, data["fingerprint"], position, int(tx_id))
             elif kind == 1:
                 loaded.snapshots[stream_id] = Snapshot(stream_id, version, schema, data)
-            else:
+            elif kind == 2:
                 schema, data = upcast(type_, schema, data)
                 loaded.events.append((stream_id, version, type_, schema, data))
+            else:
+                keys[stream_id] = bytes.fromhex(data["key"])
+    open_events(((type_, data) for _, _, type_, _, data in loaded.events), keys)
+    for snapshot in loaded.snapshots.values():
+        for field in SNAPSHOT_FIELDS:
+            snapshot.state[field] = unseal(snapshot.state.get(field), field, keys)
     return loaded
 
 
-def _append_sql(with_command: bool, with_snapshots: bool) -> str:
+_FORGETTING = ", ".join(f"'{t}'" for t in sorted(FORGETTING))  # our own constants
+
+
+@cache
+def _append_sql(with_command: bool, with_snapshots: bool, with_keys: bool, forgets: bool) -> str:
     # The events (and snapshots) travel as one JSON document each, not as one array per column:
     # psycopg dumps a list element by element in Python, which cost more than the rest of the
     # command, while json.dumps is C. The ordinality keeps the events in the order given, so
@@ -100,11 +120,27 @@ def _append_sql(with_command: bool, with_snapshots: bool) -> str:
     INSERT INTO ledger_command (command_id, type, fingerprint, position)
     SELECT %(command_id)s, %(command_type)s, %(fingerprint)s, max(position) FROM ev HAVING count(*) > 0
 )""")
+    if with_keys:
+        parts.append("""subject_key AS (
+    INSERT INTO ledger_subject_key (subject_id, key)
+    SELECT subject_id, decode(key, 'hex') FROM jsonb_to_recordset(%(keys)s::jsonb) AS (subject_id uuid, key text)
+     WHERE EXISTS (SELECT FROM ev)
+)""")
+    if forgets:
+        # Forgetting a customer destroys their key with the event that says so: one statement.
+        parts.append(f"""forget AS (
+    DELETE FROM ledger_subject_key
+     WHERE subject_id IN (SELECT stream_id FROM given WHERE type IN ({_FORGETTING}))
+       AND EXISTS (SELECT FROM ev)
+)""")
     if with_snapshots:
+        # The owner's name, sealed, from the account's opening event: no snapshot holds it in clear.
         parts.append("""snap AS (
     INSERT INTO ledger_snapshot (stream_id, version, schema, state)
-    SELECT * FROM jsonb_to_recordset(%(snapshots)s::jsonb) AS (stream_id uuid, version integer, schema smallint,
-                                                               state jsonb)
+    SELECT s.stream_id, s.version, s.schema,
+           s.state || jsonb_build_object('owner', (SELECT o.data -> 'owner' FROM ledger_event o
+                                                    WHERE o.stream_id = s.stream_id AND o.version = 1))
+      FROM jsonb_to_recordset(%(snapshots)s::jsonb) AS s(stream_id uuid, version integer, schema smallint, state jsonb)
      WHERE EXISTS (SELECT FROM ev)  -- a snapshot is true only if these very events were appended
     ON CONFLICT (stream_id) DO UPDATE
        SET version = excluded.version, schema = excluded.schema, state = excluded.state, taken_at = now()
@@ -113,7 +149,6 @@ def _append_sql(with_command: bool, with_snapshots: bool) -> str:
     return ",\n".join(parts) + "\nSELECT max(position), pg_current_xact_id()::text FROM ev"
 
 
-_APPEND_SQL = {(c, s): _append_sql(c, s) for c in (False, True) for s in (False, True)}
 _compact = json.JSONEncoder(separators=(",", ":")).encode
 
 
@@ -123,12 +158,16 @@ def append(
     command: tuple[UUID, str, str] | None = None,
     snapshots: Sequence[Snapshot] = (),
     recorded_at: datetime | None = None,
+    keys: Mapping[UUID, bytes] | None = None,
 ) -> Checkpoint:
     """Append atomically and return the (transaction id, position) of the last event.
 
     `command` is (command_id, type, fingerprint), recorded in the same statement so a command id
     is applied at most once. Raises ConcurrencyError if a stream moved past the expected version,
     DuplicateCommand if the command id was recorded meanwhile.
+
+    `keys` are new customers' keys to seal their personal data with (seal_new makes them
+    where not given); they are inserted by the same statement.
 
     `recorded_at` is for importing history (seed_demo, a migration from another ledger); live
     commands leave it to the database clock.
@@ -140,6 +179,7 @@ def append(
     """
     if not events:
         raise ValueError("append() needs at least one event")
+    events, keys = seal_new(events, keys or {})
     params: dict[str, Any] = {
         "events": _compact(
             [
@@ -167,7 +207,10 @@ def append(
                 for s in snapshots
             ]
         )
-    sql = _APPEND_SQL[(command is not None, bool(snapshots))]
+    if keys:
+        params["keys"] = _compact([{"subject_id": str(s), "key": k.hex()} for s, k in keys.items()])
+    forgets = any(e.type in FORGETTING for e in events)
+    sql = _append_sql(command is not None, bool(snapshots), bool(keys), forgets)
     try:
         # In autocommit mode the single statement is its own transaction (one round trip); inside
         # a caller's transaction a savepoint keeps a lost race from poisoning that transaction.

@@ -68,11 +68,11 @@ def test_a_pool_whose_set_up_fails_says_so_at_once() -> None:
 def test_the_statement_ceiling_sends_tallys_own_append_and_does_all_its_work(committed) -> None:
     from ledger.domain.commands import OpenAccount
     from ledger.execute import SNAPSHOT_EVERY, execute
-    from ledger.store.write import _APPEND_SQL
+    from ledger.store.write import _append_sql
 
     (plain_sql, plain), (snap_sql, snap) = limit.capture_appends()
-    assert plain_sql == _APPEND_SQL[(True, False)]  # the very statement, with the command record
-    assert snap_sql == _APPEND_SQL[(True, True)]  # and with the snapshot
+    assert plain_sql == _append_sql(True, False, False, False)  # the very statement, with the command record
+    assert snap_sql == _append_sql(True, True, False, False)  # and with the snapshot
     assert set(plain) == {"events", "recorded_at", "command_id", "command_type", "fingerprint"}
 
     client = limit.CeilingClient(streams=2, url=database_url())

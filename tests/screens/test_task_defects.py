@@ -34,6 +34,8 @@ def test_the_pairs_under_test_are_the_ones_the_issue_names():
             ("unfreeze", Status.OPEN),
             ("unfreeze", Status.CLOSED),
             ("close", Status.CLOSED),
+            ("forget", Status.OPEN),  # only a closed account's customer is forgotten (issue 17)
+            ("forget", Status.FROZEN),
         ]
     )
 
@@ -43,6 +45,7 @@ def domain_refusal(task: str, state: Status) -> str:
     if state is Status.CLOSED:
         return "is closed; no more activity is allowed on it."
     return {
+        "forget": "only the customer of a closed account can be forgotten",
         "withdraw": "nothing can leave it",
         "transfer": "nothing can leave it",
         "freeze": "is already frozen",
