@@ -135,6 +135,10 @@ def test_after_forgetting_no_table_holds_the_name_and_every_screen_says_erased(c
     assert b"Forget customer" not in supervisor.get(f"/accounts/{closed.account}/").content
     counterparty_page = text(supervisor.get(f"/accounts/{closed.other}/"))
     assert ERASED_NAME in counterparty_page and closed.token not in counterparty_page  # the movement stays
+    for screen in (f"/receipts/{command_id}/", f"/accounts/{closed.account}/as-of/"):
+        shown = supervisor.get(screen)
+        assert shown.status_code == 200 and ERASED_NAME in text(shown) and closed.token not in text(shown), screen
+    assert str(closed.account) not in text(supervisor.get("/accounts/", {"q": closed.token}))
     statement = text(supervisor.get(f"/accounts/{closed.account}/statement.csv"))
     assert ERASED_NAME in statement and closed.token not in statement
     browser = text(client_for(Role.AUDITOR).get(f"/admin/ledger/event/?q={closed.account}"))
