@@ -23,7 +23,9 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseLocation
 
 from ledger import approvals, confirmation, forms, receipts
+from ledger.account_numbers import number_of
 from ledger.domain.account import Account, Status
+from ledger.domain.account_number import grouped
 from ledger.domain.commands import Command
 from ledger.domain.errors import DomainError
 from ledger.execute import execute, load_account
@@ -180,6 +182,7 @@ def account_task(request: HtmxHttpRequest, account_id: UUID, task: str) -> HttpR
         "danger": spec.danger,
         "action": reverse("account_task", args=[account_id, task_.value]),
         "account": account,
+        "account_number": grouped(number) if (number := number_of(account_id)) else "",
         "task": task_.value,
         "not_now": account.status not in spec.allowed_in,
         "in_panel": _in_account_page(request, account_id),

@@ -25,6 +25,7 @@ STATUS_CHANGES = {
     "AccountFrozen": "Account frozen",
     "AccountUnfrozen": "Account unfrozen",
     "AccountClosed": "Account closed",
+    "CustomerForgotten": "Customer forgotten",
     "FundsHeld": "Amount held for approval",
     "HoldReleased": "Held amount given back",
 }

@@ -36,6 +36,8 @@ class Ledger:
     rich: UUID  # EUR, 999,999,999.99, with a statement, a standing order, a reversible deposit
     poor: UUID  # EUR, the other side of transfers and standing orders
     frozen: UUID
+    closed: UUID  # closed, its customer not yet forgotten
+    forgotten: UUID  # closed, its customer forgotten: "(erased)" where the name was, on both sides of a transfer
     yen: UUID  # JPY at MAX_BALANCE
     yen_debt: UUID  # JPY overdrawn by the largest amount
     reversible: int  # position of a deposit on `rich` that a supervisor may reverse
@@ -93,6 +95,13 @@ def make_ledger() -> Ledger:
     largest = execute(c.Deposit(account_id=rich, amount=LARGEST_EUR, currency="EUR", memo="Lottery"), actor="teller")
     frozen = open_account(balance=5_000, owner="Cleo Frozen")
     execute(c.FreezeAccount(account_id=frozen, reason="Card reported stolen"), actor="supervisor")
+    closed = open_account(owner="Fay Closed")
+    execute(c.CloseAccount(account_id=closed, reason="Moved abroad"), actor="supervisor")
+    forgotten = open_account(balance=1_000, owner="Gus Forgotten")
+    execute(c.Transfer(account_id=forgotten, to_account_id=poor, amount=1_000, currency="EUR"), actor="teller")
+    execute(c.CloseAccount(account_id=forgotten, reason="Moved abroad"), actor="supervisor")
+    # Straight to execute(): the retention period is the form's check (ledger/forgetting.py).
+    execute(c.ForgetCustomer(account_id=forgotten, reason="Erasure request"), actor="supervisor")
     yen = open_account(currency="JPY", owner="Daichi Largest-Yen")
     execute(c.Deposit(account_id=yen, amount=MAX_AMOUNT, currency="JPY"), actor="teller")
     deposit_straight_into_the_store(yen, MAX_BALANCE - MAX_AMOUNT)
@@ -117,6 +126,8 @@ def make_ledger() -> Ledger:
         rich=rich,
         poor=poor,
         frozen=frozen,
+        closed=closed,
+        forgotten=forgotten,
         yen=yen,
         yen_debt=yen_debt,
         reversible=reversible.position,
@@ -219,6 +230,8 @@ SCREENS = [
         for task in ("deposit", "withdraw", "transfer", "freeze", "close")
     ),
     Screen("task-unfreeze", "supervisor", task_form("unfreeze", "frozen")),
+    Screen("task-forget", "supervisor", task_form("forget", "closed")),
+    Screen("account-forgotten", "supervisor", goto("/accounts/{ledger.forgotten}/")),
     Screen("transfer-confirmation", "supervisor", confirmation("transfer", "999,999.99")),
     Screen("transfer-confirmation-page", "supervisor", confirmation("transfer", "12.50", on_its_own_page=True)),
     Screen("large-withdrawal-confirmation", "teller", confirmation("withdraw", "25,000.00")),

@@ -133,6 +133,8 @@ def test_after_forgetting_no_table_holds_the_name_and_every_screen_says_erased(c
     page = text(supervisor.get(f"/accounts/{closed.account}/"))
     assert ERASED_NAME in page and closed.token not in page
     assert b"Forget customer" not in supervisor.get(f"/accounts/{closed.account}/").content
+    assert "customer forgotten" in page  # the status history: when, by whom, why
+    assert "Customer forgotten" in text(supervisor.get(f"/receipts/{command_id}/"))
     counterparty_page = text(supervisor.get(f"/accounts/{closed.other}/"))
     assert ERASED_NAME in counterparty_page and closed.token not in counterparty_page  # the movement stays
     for screen in (f"/receipts/{command_id}/", f"/accounts/{closed.account}/as-of/"):
