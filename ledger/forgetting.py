@@ -23,15 +23,21 @@ def retention_ends(account_id: UUID) -> datetime | None:
     """When the account's records may be forgotten: its closing plus TALLY_RETENTION_DAYS (None
     while it is not closed)."""
     closed = store.read_stream(account_id, types=["AccountClosed"])
-    if not closed:
-        return None
-    return closed[-1].recorded_at + timedelta(days=settings.TALLY_RETENTION_DAYS)
+    return ends_after(closed[-1].recorded_at) if closed else None
+
+
+def ends_after(closed_at: datetime) -> datetime:
+    return closed_at + timedelta(days=settings.TALLY_RETENTION_DAYS)
+
+
+def over(ends: datetime) -> bool:
+    return clock.now() >= ends
 
 
 def retention_refusal(account_id: UUID) -> str | None:
     """Why the customer may not be forgotten yet, or None."""
     ends = retention_ends(account_id)
-    if ends is None or clock.now() >= ends:
+    if ends is None or over(ends):
         return None
     return (
         f"The records of this account must be kept until {formats.date_format(ends, 'j F Y')} "

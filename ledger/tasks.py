@@ -34,11 +34,12 @@ ACCOUNT_TASKS: dict[Task, TaskSpec] = {
 }
 
 
-def tasks_for(user: AnyUser, account_status: str, *, forgotten: bool = False) -> list[tuple[Task, TaskSpec]]:
-    """The tasks the account's state and the user's role allow, for the account page."""
+def tasks_for(user: AnyUser, account_status: str, *, forgettable: bool = False) -> list[tuple[Task, TaskSpec]]:
+    """The tasks the account's state and the user's role allow, for the account page. Forgetting the
+    customer only when `forgettable`: not yet forgotten, and the retention period over (ledger/forgetting.py)."""
     status = Status(account_status)
     return [
         (task, spec)
         for task, spec in ACCOUNT_TASKS.items()
-        if status in spec.allowed_in and may_perform(user, task) and not (forgotten and task is Task.FORGET)
+        if status in spec.allowed_in and may_perform(user, task) and (forgettable or task is not Task.FORGET)
     ]

@@ -308,10 +308,10 @@ def _apply_together(
     passed_over: dict[str, list[Checkpoint]],
 ) -> Span | None:
     """The next span applied by every projector of the lane and their checkpoints moved, in one
-    transaction without a savepoint each and one UPDATE of their status rows: with the locks taken and
-    given back in one statement each, a live catch-up of one command is 21 statements instead of 67. Raises _NotTogether, with nothing
-    applied, when a projector fails or passes over an event in it: `_apply` then goes one by one,
-    each projector in a savepoint, finding the failing event."""
+    transaction without a savepoint each and one UPDATE of their status rows: with the locks taken
+    and given back in one statement each, a live catch-up of one command is 21 statements, not 67.
+    Raises _NotTogether, with nothing applied, when a projector fails or passes over an event in it:
+    `_apply` then goes one by one, each projector in a savepoint, finding the failing event."""
     with transaction.atomic():
         span = next_span(lane.checkpoint, batch_size)
         if span is None:

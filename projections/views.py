@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET
 
+from ledger import forgetting
 from ledger.account_numbers import number_opened_by
 from ledger.domain.account import ERASED_NAME
 from ledger.domain.money import CURRENCIES
@@ -24,8 +25,9 @@ from ledger.store import Checkpoint
 from ledger.tasks import tasks_for
 from projections import approval_queries, bluegreen, queries, skips, standing_orders, statements
 from projections import dashboard as dashboard_figures
+from projections.models import AccountSummary
 from projections.rows import accounts_table, reverse_url_for, statement_table
-from projections.status_history import status_history
+from projections.status_history import StatusChange, status_history
 
 STATUSES = ("open", "frozen", "closed")
 TIMELINE_ROWS = 200
@@ -115,6 +117,7 @@ def account(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
         statement = queries.statement_page(account_id=account_id, page=request.GET.get("page", 1))
     # "Reverse" on each line for supervisors; the reversal's own page checks again, on the stream.
     may_reverse = summary is not None and summary.status != "closed" and may_perform(request.user, Task.REVERSE)
+    status_changes = status_history(account_id=account_id) if summary else []
     context = {
         "summary": summary,
         "statement": statement,
@@ -122,19 +125,36 @@ def account(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
         "processing": processing,
         "after": f"{after.tx_id}.{after.position}" if processing and after else "",
         "account_id": account_id,
-        "tasks": tasks_for(request.user, summary.status, forgotten=summary.owner == ERASED_NAME) if summary else [],
+        "tasks": tasks_for(request.user, summary.status, forgettable=_forgettable(summary, status_changes))
+        if summary
+        else [],
+        "forgettable_from": _forgettable_from(summary, status_changes),
+        "may_forget": may_perform(request.user, Task.FORGET),
         "pending_requests": approval_queries.approvals_of_account(account_id=account_id) if summary else [],
         "standing_orders": standing_orders.orders_of_account(account_id) if summary else [],
         "may_audit": may_audit(request.user),
         "period": in_period,
         "period_text": {"from": request.GET.get("from", ""), "to": request.GET.get("to", "")},
         "period_error": period_error,
-        "status_changes": status_history(account_id=account_id) if summary else [],
+        "status_changes": status_changes,
     }
     template = "projections/account.html"
     if request.htmx and request.htmx.target in {"account", "statement"}:
         template = f"{template}#{request.htmx.target}"
     return render(request, template, context)
+
+
+def _forgettable_from(summary: AccountSummary | None, changes: list[StatusChange]) -> datetime | None:
+    """When a closed account's customer may be forgotten (None: open, or forgotten already)."""
+    if summary is None or summary.status != "closed" or summary.owner == ERASED_NAME:
+        return None
+    closed = next((change.at for change in changes if change.became == "closed"), None)  # newest first
+    return forgetting.ends_after(closed) if closed else None
+
+
+def _forgettable(summary: AccountSummary, changes: list[StatusChange]) -> bool:
+    ends = _forgettable_from(summary, changes)
+    return ends is not None and forgetting.over(ends)
 
 
 MOMENT_MESSAGE = "Enter the moment as a date and time, for example 2026-03-01 14:30."

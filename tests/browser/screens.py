@@ -230,7 +230,8 @@ SCREENS = [
         for task in ("deposit", "withdraw", "transfer", "freeze", "close")
     ),
     Screen("task-unfreeze", "supervisor", task_form("unfreeze", "frozen")),
-    Screen("task-forget", "supervisor", task_form("forget", "closed")),
+    # On its own page: the account page offers it only once the retention period is over.
+    Screen("task-forget", "supervisor", goto("/accounts/{ledger.closed}/tasks/forget/")),
     Screen("account-forgotten", "supervisor", goto("/accounts/{ledger.forgotten}/")),
     Screen("transfer-confirmation", "supervisor", confirmation("transfer", "999,999.99")),
     Screen("transfer-confirmation-page", "supervisor", confirmation("transfer", "12.50", on_its_own_page=True)),

@@ -6,7 +6,6 @@ reason; afterwards no table of the database holds the name in clear, every scree
 from __future__ import annotations
 
 import html
-
 from uuid import UUID, uuid4
 
 import pytest
@@ -98,6 +97,8 @@ def test_forgetting_is_refused_within_the_retention_period_on_an_open_account_an
     refused = forget(supervisor, closed.account)
     assert refused.status_code == 422
     assert "must be kept until" in text(refused)
+    page = text(supervisor.get(f"/accounts/{closed.account}/"))  # not offered until then, and says when
+    assert "Forget customer" not in page and "Its customer can be forgotten from" in page
 
     settings.TALLY_RETENTION_DAYS = 0
     still_open = forget(supervisor, closed.other)
