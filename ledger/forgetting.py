@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
-from django.utils import formats
+from django.utils import timezone
 
 from ledger import clock, store
+from ledger.domain.dates import day_text
 
 
 def retention_ends(account_id: UUID) -> datetime | None:
@@ -40,6 +41,6 @@ def retention_refusal(account_id: UUID) -> str | None:
     if ends is None or over(ends):
         return None
     return (
-        f"The records of this account must be kept until {formats.date_format(ends, 'j F Y')} "
+        f"The records of this account must be kept until {day_text(timezone.localtime(ends))} "
         f"({settings.TALLY_RETENTION_DAYS} days after it closed): its customer can be forgotten from then on."
     )

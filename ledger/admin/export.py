@@ -71,9 +71,17 @@ _CELLS: dict[str, Any] = {
     "c_hash": _hex(F("hash")),
     "c_previous_hash": _PREVIOUS_HASH,
 }
+# recorded_at as Python's isoformat() writes it (and so the CSV): Postgres's own JSON drops the
+# fraction's trailing zeros (.7676 for .767600), which made the two formats of one export differ.
+_RECORDED_AT = Func(
+    F("recorded_at"),
+    template="to_char(%(expressions)s AT TIME ZONE 'UTC', CASE WHEN date_trunc('second', %(expressions)s) = "
+    '%(expressions)s THEN \'YYYY-MM-DD"T"HH24:MI:SS"+00:00"\' ELSE \'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\' END)',
+    output_field=TextField(),
+)
 _LINE = _text(
     JSONObject(
-        **{name: F(name) for name in COLUMNS[:8]},
+        **{name: _RECORDED_AT if name == "recorded_at" else F(name) for name in COLUMNS[:8]},
         **{key: _meta(key) for key in _META},
         data=F("data"),
         metadata=F("metadata"),

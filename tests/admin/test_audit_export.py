@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
@@ -35,6 +36,14 @@ def clerk_history() -> tuple[str, list[Event]]:
     """An account with deposits and withdrawals by an actor of this test's own."""
     clerk = f"clerk-{uuid4().hex[:8]}"
     account = open_account(actor=clerk, balance=0)
+    # Moments whose fraction is whole seconds or ends in zeros, which each format writes its own way.
+    at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    for moment in (at, at.replace(microsecond=767600)):
+        execute(
+            Deposit(account_id=account, amount=1, currency="EUR", memo='a, "quoted"\nmemo'),
+            actor=clerk,
+            recorded_at=moment,
+        )
     for amount in (500, 700, 900):
         execute(Deposit(account_id=account, amount=amount, currency="EUR", memo='a, "quoted"\nmemo'), actor=clerk)
         execute(Withdraw(account_id=account, amount=amount // 5, currency="EUR"), actor=clerk)

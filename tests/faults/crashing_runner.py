@@ -1,8 +1,8 @@
 """Fault injection, run as its own process on the test database named in DATABASE_NAME: catch up,
 and SIGKILL this process at the moment named by the first argument:
 
-- before-commit: the first projector has written its tables for a batch, the transaction has not
-  committed yet;
+- before-commit: the projectors have written their tables for a batch and moved their checkpoints
+  (all together, or the first of them one by one), the transaction has not committed yet;
 - after-commit: the first batch (of BATCH_SIZE events) has committed, as a worker dies before
   acknowledging its Celery message (the broker then delivers the same work again).
 """
@@ -33,14 +33,17 @@ def die() -> None:
 
 
 if sys.argv[1] == "before-commit":
-    advance = runner._advance
 
-    def advance_then_die(*args, **kwargs):
-        advance(*args, **kwargs)
-        print("applied, about to commit", flush=True)
-        die()
+    def then_die(advance):
+        def advance_then_die(*args, **kwargs):
+            advance(*args, **kwargs)
+            print("applied, about to commit", flush=True)
+            die()
 
-    runner._advance = advance_then_die
+        return advance_then_die
+
+    runner._advance = then_die(runner._advance)
+    runner._advance_together = then_die(runner._advance_together)
     runner.catch_up()
 else:
 
