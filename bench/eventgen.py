@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from ledger.execute import SNAPSHOT_EVERY  # plain constants: no Django set-up needed
+from ledger.store import personal
 from ledger.store.serialization import SNAPSHOT_SCHEMA
 
 CURRENCIES = ("EUR", "USD", "GBP", "JPY")
@@ -87,6 +88,15 @@ class AccountState:
     version: int = 0
     balance: int = 0
     snapshot: tuple[int, int] | None = None  # (version, balance) at the last multiple of SNAPSHOT_EVERY
+    # The name as the store keeps it, sealed under a key of the account's own (ledger/store/personal.py):
+    # a log without it would spare Tally's rebuild the opening of every name.
+    sealed: dict[str, str] = field(default_factory=dict)
+    key: bytes = b""
+
+    def seal(self) -> dict[str, str]:
+        self.key = personal.new_key()
+        self.sealed = personal.seal(UUID(self.id), "owner", self.owner, self.key)
+        return self.sealed
 
 
 def _dumps(value: dict) -> str:
@@ -100,6 +110,7 @@ class Batch:
 
     events: list[str] = field(default_factory=list)
     commands: list[tuple[str, str, int]] = field(default_factory=list)  # (id, type, events in command)
+    keys: list[tuple[str, bytes]] = field(default_factory=list)  # (account id, key) of the accounts it opens
 
     def event_bytes(self) -> bytes:
         return "".join(self.events).encode()
@@ -194,7 +205,8 @@ class LedgerGenerator:
         self.accounts.append(account)
         self.by_currency[currency].append(account)
         command_id = self._uuid()
-        data = {"account_id": account.id, "owner": account.owner, "currency": currency, "overdraft_limit": limit}
+        data = {"account_id": account.id, "owner": account.seal(), "currency": currency, "overdraft_limit": limit}
+        batch.keys.append((account.id, account.key))
         batch.events.append(
             self._row(account, "AccountOpened", 2, data, self._meta(command_id, "OpenAccount"), self._tick())
         )
@@ -260,7 +272,7 @@ class LedgerGenerator:
             if a.snapshot:
                 version, balance = a.snapshot
                 state = {
-                    "owner": a.owner,
+                    "owner": a.sealed,
                     "currency": a.currency,
                     "overdraft_limit": a.overdraft_limit,
                     "balance": balance,
@@ -282,12 +294,13 @@ def long_stream(account_id: str, events: int, *, seed: int = 7) -> tuple[LedgerG
             account,
             "AccountOpened",
             2,
-            {"account_id": account_id, "owner": account.owner, "currency": "EUR", "overdraft_limit": 0},
+            {"account_id": account_id, "owner": account.seal(), "currency": "EUR", "overdraft_limit": 0},
             gen._meta(command_id, "OpenAccount"),
             gen._tick(),
         )
     )
     batch.commands.append((command_id, "OpenAccount", 1))
+    batch.keys.append((account_id, account.key))
     while account.version < events:
         amount = gen._amount("EUR")
         if account.balance >= amount and gen.rng.random() < 0.4:
@@ -321,6 +334,10 @@ def load(conn, batch: Batch) -> None:
             lines.append(f"{command_id}\t{type_}\t{fingerprint}\t{position}\n")
         with cur.copy(f"COPY ledger_command ({COMMAND_COLUMNS}) FROM STDIN") as copy:
             copy.write("".join(lines).encode())
+        if batch.keys:
+            with cur.copy("COPY ledger_subject_key (subject_id, key) FROM STDIN") as copy:
+                for row in batch.keys:
+                    copy.write_row(row)
 
 
 def store_snapshots(conn, rows: list[tuple[str, int, str]]) -> None:

@@ -55,7 +55,9 @@ INSERT INTO scratch_accountsummary ({SUMMARY_COLUMNS})
 SELECT stream_id, owner, currency, balance, overdraft_limit, greatest(balance + overdraft_limit - held, 0), held,
        coalesce(status, 'open'), opened_at, last_activity_at, version, position
   FROM (SELECT stream_id,
-               max(data ->> 'owner') FILTER (WHERE type = 'AccountOpened') AS owner,
+               -- Sealed (ledger/store/personal.py): SQL cannot open a name, so the baseline leaves it
+               -- out, and the comparison with Tally's table too; opening them is Tally's extra work.
+               '' AS owner,
                max(data ->> 'currency') FILTER (WHERE type = 'AccountOpened') AS currency,
                coalesce(sum(credit), 0) AS balance, coalesce(sum(held), 0) AS held,
                max((data ->> 'overdraft_limit')::bigint) FILTER (WHERE type = 'AccountOpened') AS overdraft_limit,
@@ -105,7 +107,7 @@ SELECT (recorded_at AT TIME ZONE %(time_zone)s)::date, data ->> 'currency',
 
 # scratch table, Tally's table, the statement that fills it, the columns compared
 MODELS = (
-    ("scratch_accountsummary", "projections_accountsummary", _SUMMARY, SUMMARY_COLUMNS),
+    ("scratch_accountsummary", "projections_accountsummary", _SUMMARY, SUMMARY_COLUMNS.replace("owner, ", "")),
     ("scratch_statementline", "projections_statementline", _STATEMENT, STATEMENT_COLUMNS),
     ("scratch_dailyactivity", "projections_dailyactivity", _DAILY_SQL, DAILY_COLUMNS),
 )

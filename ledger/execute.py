@@ -14,7 +14,6 @@ counted by type and outcome, with its duration (ledger.metrics, served at /metri
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import time
@@ -88,7 +87,7 @@ def fingerprint(command: c.Command, key: bytes | None = None) -> str:
 def _personal(value: object, key: bytes | None) -> str:
     if key is None:  # the customer was forgotten: no fingerprint made now can match the recorded one
         return "forgotten"
-    return hmac.new(key, str(value).encode(), hashlib.sha256).hexdigest()
+    return personal.keyed_hash(key, str(value))
 
 
 def _has_personal_data(command: c.Command) -> bool:
@@ -142,7 +141,7 @@ def _execute(command: c.Command, meta: dict[str, str], recorded_at: datetime | N
     # A new customer's key, made here so that the fingerprint and the sealed name use the same one.
     key = personal.new_key() if _has_personal_data(command) else None
     fp = fingerprint(command, key)
-    lost_on_cache = 0
+    lost_on_cache, first_attempt = 0, 0
     known = known_states.get_all(stream_ids)
     # A new account's id is fresh, so its stream is taken to be empty without asking; were it
     # not, appending version 1 fails and the store is asked after all.
@@ -156,24 +155,27 @@ def _execute(command: c.Command, meta: dict[str, str], recorded_at: datetime | N
             # Perhaps refused on a state that is behind the store (another process wrote since),
             # or this command id ran before and is to be answered, not decided: ask the store.
             known_states.forget(stream_ids)
-        except (store.ConcurrencyError, store.DuplicateCommand):
+        except (store.ConcurrencyError, store.DuplicateCommand) as lost:
             known_states.forget(stream_ids)
             if not guessed:
                 log.info("command %s lost a race (decided on cached state); deciding again", command.command_id)
                 lost_on_cache = 1
+                # A writer still at it: only its lock's wait makes sure the store is asked after it commits.
+                first_attempt = int(getattr(lost, "in_flight", False))
     attempt_once = partial(_attempt, command, stream_ids, (fp, key), meta, recorded_at)
-    # The first attempt from the store takes no lock, even after a cached state lost its append: that
-    # state was most often only stale (another process wrote the account earlier: behind gunicorn's
-    # routing, two commands in three), not in a race, and the lock's transaction cost three more round
-    # trips on each of those. Every later attempt follows a race lost from the store itself, and takes
-    # the streams' locks, so that a busy account still converges.
-    for attempt in range(MAX_ATTEMPTS):
+    # The first attempt from the store takes no lock, even after a cached state lost its append, when
+    # the writer that won has committed: that state was most often only stale (another process wrote
+    # the account earlier: behind gunicorn's routing, two commands in three), not in a race, and the
+    # lock's transaction cost three more round trips on each of those. Every other attempt follows a
+    # race with a writer still at it, and takes the streams' locks, so that a busy account converges.
+    for attempt in range(first_attempt, MAX_ATTEMPTS):
+        lost_races = lost_on_cache + attempt - first_attempt  # each attempt before this one lost one
         try:
             if attempt == 0:
-                return attempt_once(), lost_on_cache
+                return attempt_once(), lost_races
             with transaction.atomic():
                 store.lock_streams(stream_ids)
-                return attempt_once(), attempt + lost_on_cache
+                return attempt_once(), lost_races
         except (store.ConcurrencyError, store.DuplicateCommand):
             log.info("command %s lost a race (attempt %d); deciding again", command.command_id, attempt + 1)
     raise ConflictPersisted()

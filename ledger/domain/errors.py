@@ -9,6 +9,7 @@ class DomainError(Exception):
     """A command was refused by a rule. `field` names the form field the rule is about, if any."""
 
     field: str | None = None
+    whose: str | None = None  # the account as the message names it ("Ada Lovelace's account"), if it does
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -18,6 +19,15 @@ class DomainError(Exception):
     @property
     def message(self) -> str:
         return str(self.args[0])
+
+    @property
+    def anonymous(self) -> str:
+        """The message without the customer's name, for what is kept (a process manager's record of a
+        refusal is an event, which forgetting the customer cannot reach) and logged: the account it
+        names becomes "The account"."""
+        if self.whose:
+            return self.message.replace(self.whose, "The account", 1)
+        return self.message
 
 
 # The rules about an account's state name it as a person knows it ("Ada Lovelace's account"), never
@@ -33,26 +43,31 @@ class AccountNotFound(DomainError):
 class AccountAlreadyExists(DomainError):
     def __init__(self, whose: str) -> None:
         super().__init__(f"{whose} already exists.")
+        self.whose = whose
 
 
 class AccountIsClosed(DomainError):
     def __init__(self, whose: str, *, field: str | None = None) -> None:
         super().__init__(f"{whose} is closed; no more activity is allowed on it.", field=field)
+        self.whose = whose
 
 
 class AccountIsFrozen(DomainError):
     def __init__(self, whose: str) -> None:
         super().__init__(f"{whose} is frozen: it can receive money, but nothing can leave it.")
+        self.whose = whose
 
 
 class AccountAlreadyFrozen(DomainError):
     def __init__(self, whose: str) -> None:
         super().__init__(f"{whose} is already frozen.")
+        self.whose = whose
 
 
 class AccountNotFrozen(DomainError):
     def __init__(self, whose: str) -> None:
         super().__init__(f"{whose} is not frozen.")
+        self.whose = whose
 
 
 class AmountMustBePositive(DomainError):
@@ -157,6 +172,7 @@ class AlreadyForgotten(DomainError):
 class OnlyClosedForgotten(DomainError):
     def __init__(self, whose: str) -> None:
         super().__init__(f"{whose} is still in use: only the customer of a closed account can be forgotten.")
+        self.whose = whose
 
 
 class InvalidText(DomainError):

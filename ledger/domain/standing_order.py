@@ -406,7 +406,7 @@ def decide_pay(
         moved: list[e.AccountEvent | StandingOrderEvent] = list(accounts.decide_transfer(source, target, transfer))
     except errors.DomainError as refusal:
         failed = StandingOrderPaymentFailed(
-            order_id=order.id, period=cmd.period, due_date=due, reason=str(refusal)[:200], next_due=next_due
+            order_id=order.id, period=cmd.period, due_date=due, reason=refusal.anonymous[:200], next_due=next_due
         )
         return [failed]
     paid = StandingOrderPaid(

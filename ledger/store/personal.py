@@ -8,13 +8,16 @@ unreadable for good, while the events themselves, their hash chain and every bal
 Readers of the store get the name in clear while the key exists, and ERASED_NAME after.
 
 A sealed value is {"subject": <uuid>, "sealed": <base64 of nonce + ciphertext>}. The subject and the
-field's name are the cipher's associated data, so a sealed name copied into another account's event
-does not open there.
+field's name are the cipher's associated data, and a value opens only where its subject is the one
+the reader expects (an event's own account, a snapshot's stream), so a sealed name copied into
+another account's event does not open there.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -51,6 +54,13 @@ def seal(subject: UUID, field: str, text: str, key: bytes) -> dict[str, str]:
     return {"subject": str(subject), "sealed": base64.b64encode(sealed).decode()}
 
 
+def keyed_hash(key: bytes, text: str) -> str:
+    """HMAC-SHA256 of `text` under a key derived from the subject's (the cipher's key itself is
+    used for nothing else): what a command's fingerprint holds of personal data (ledger/execute.py)."""
+    derived = hmac.new(key, b"tally: fingerprint", hashlib.sha256).digest()
+    return hmac.new(derived, text.encode(), hashlib.sha256).hexdigest()
+
+
 def is_sealed(value: Any) -> bool:
     return isinstance(value, dict) and "sealed" in value and "subject" in value
 
@@ -59,19 +69,21 @@ def subject_of(value: Any) -> UUID | None:
     return UUID(value["subject"]) if is_sealed(value) else None
 
 
-def unseal(value: Any, field: str, keys: Mapping[UUID, bytes]) -> str:
-    """The clear text of a sealed value, ERASED_NAME once its subject's key is gone. A plain string
-    is returned as it is: a test's bulk SQL writes names that way (ledger migration 0006 sealed those
-    of every database that existed before sealing)."""
+def unseal(value: Any, field: str, keys: Mapping[UUID, bytes], subject: UUID | str | None) -> str:
+    """The clear text of a sealed value of `subject`, ERASED_NAME once its key is gone (or when the
+    value names another subject). A plain string is returned as it is: a test's bulk SQL writes names
+    that way (ledger migration 0006 sealed those of every database that existed before sealing)."""
     if not is_sealed(value):
         return value if isinstance(value, str) else ""
-    subject = UUID(value["subject"])
-    key = keys.get(subject)
+    if str(subject) != value["subject"]:
+        return ERASED_NAME
+    owner = UUID(value["subject"])
+    key = keys.get(owner)
     if key is None:
         return ERASED_NAME
     raw = base64.b64decode(value["sealed"])
     try:
-        return AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(subject, field)).decode()
+        return AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(owner, field)).decode()
     except InvalidTag:  # altered, or moved from another subject: nothing personal can be read from it
         return ERASED_NAME
 
@@ -111,10 +123,11 @@ def sealed_subjects(type_name: str, data: Mapping[str, Any]) -> set[UUID]:
 
 
 def open_fields(type_name: str, data: dict[str, Any], keys: Mapping[UUID, bytes]) -> None:
-    """Replace the sealed personal fields of one event's data (in place) with their clear text."""
+    """Replace the sealed personal fields of one event's data (in place) with their clear text: an
+    account's event names its own account."""
     for field in PERSONAL_FIELDS.get(type_name, ()):
         if field in data:
-            data[field] = unseal(data[field], field, keys)
+            data[field] = unseal(data[field], field, keys, data.get("account_id"))
 
 
 def open_events(events: Iterable[tuple[str, dict[str, Any]]], keys: Mapping[UUID, bytes] | None = None) -> None:

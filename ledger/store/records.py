@@ -10,12 +10,17 @@ from uuid import UUID
 
 
 class ConcurrencyError(Exception):
-    """Another writer appended to one of the streams first; reload and decide again."""
+    """Another writer appended to one of the streams first; reload and decide again. `in_flight`:
+    that writer had not committed yet (it held the stream's lock), so a reload may not see it."""
 
     def __init__(
-        self, message: str = "The account was changed by someone else at the same moment; please try again."
+        self,
+        message: str = "The account was changed by someone else at the same moment; please try again.",
+        *,
+        in_flight: bool = False,
     ) -> None:
         super().__init__(message)
+        self.in_flight = in_flight
 
 
 class DuplicateCommand(Exception):

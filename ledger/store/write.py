@@ -84,7 +84,7 @@ def load(stream_ids: Sequence[UUID], *, command_id: UUID | None, snapshot_schema
     open_events(((type_, data) for _, _, type_, _, data in loaded.events), keys)
     for snapshot in loaded.snapshots.values():
         for field in SNAPSHOT_FIELDS:
-            snapshot.state[field] = unseal(snapshot.state.get(field), field, keys)
+            snapshot.state[field] = unseal(snapshot.state.get(field), field, keys, snapshot.stream_id)
     return loaded
 
 
@@ -219,7 +219,7 @@ def append(
                 cursor.execute(sql, params)
                 position, tx_id = cursor.fetchone()
             if position is None:  # a stream was locked by a writer deciding again
-                raise ConcurrencyError()
+                raise ConcurrencyError(in_flight=True)
     except IntegrityError as exc:
         constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
         if constraint == "ledger_event_stream_version":

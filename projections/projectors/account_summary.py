@@ -21,6 +21,7 @@ from ledger.domain.account import ERASED_NAME
 from ledger.store import RecordedEvent, personal
 from ledger.store.sql import Row, execute, fetch
 from ledger.store.upcasting import CURRENT_VIEW as EVENTS
+from projections import schemas
 from projections.projectors.base import IN_SPAN, Projector, Span, sql_list, sql_text
 from projections.projectors.reversal import REVERSAL, SIGN_SQL
 from projections.projectors.reversal import sign as reversal_sign
@@ -31,6 +32,7 @@ _REVERSALS = {REVERSAL}  # a compensating entry: its sign is the opposite of its
 # Money set aside for a pending approval, and given back: the held amount, not the balance.
 _HOLDS = {"FundsHeld": 1, "HoldReleased": -1}
 _FORGOTTEN = "CustomerForgotten"
+TABLE = "projections_accountsummary"
 _HANDLES = frozenset({"AccountOpened", *_CREDITS, *_STATUS, *_HOLDS, *_REVERSALS, _FORGOTTEN})
 
 
@@ -144,13 +146,17 @@ WITH event AS (
            version = c.version, position = c.position
       FROM change c
      WHERE s.account_id = c.account_id AND c.opened_at IS NULL
-)
+), inserted AS (
 INSERT INTO projections_accountsummary (account_id, {_COLUMNS})
 SELECT account_id, CASE WHEN forgotten THEN {sql_text(ERASED_NAME)} ELSE owner END, currency, credit,
        overdraft_limit, greatest(credit + overdraft_limit - held, 0), held,
        coalesce(status, 'open'), opened_at, last_activity_at, version, position, {number_sql("opened_position")}
   FROM change WHERE opened_at IS NOT NULL
 RETURNING account_id, owner
+)
+SELECT account_id, owner FROM inserted
+UNION ALL
+SELECT account_id, NULL FROM change WHERE forgotten  -- their names go from the other generations too
 """
 _SEALED = "SELECT stream_id, data -> 'owner' FROM ledger_event WHERE stream_id = ANY(%s) AND version = 1"
 _NAMES = """UPDATE projections_accountsummary s SET owner = n.owner
@@ -164,21 +170,33 @@ def _opened_names(inserted: list[Row]) -> tuple[list[object], list[str]]:
         return [], []
     sealed = {account_id: orjson.loads(value) for account_id, value in fetch(_SEALED, [to_open])}
     keys = personal.keys_of(s for v in sealed.values() if (s := personal.subject_of(v)) is not None)
-    return list(sealed), [personal.unseal(v, "owner", keys) for v in sealed.values()]
+    return list(sealed), [personal.unseal(v, "owner", keys, account_id) for account_id, v in sealed.items()]
+
+
+def _erase_elsewhere(account_ids: list[object]) -> None:
+    """A forgotten customer's name, also from this table's other generations: the tables a blue/green
+    swap replaced (kept for a rollback) and a shadow that stopped, which no runner brings forward."""
+    here = fetch("SELECT current_schema()")[0][0]
+    for schema in (schemas.LIVE, *schemas.GENERATIONS):
+        if schema != here and schemas.exists(schema, TABLE):
+            execute(f"UPDATE {schema}.{TABLE} SET owner = %s WHERE account_id = ANY(%s)", [ERASED_NAME, account_ids])
 
 
 class AccountSummaryProjector(Projector):
     name = "account_summary"
     version = 2  # 2: the account number
     handles = _HANDLES
-    tables = ("projections_accountsummary",)
+    tables = (TABLE,)
     key_columns = ("account_id",)
     row_columns = tuple(_COLUMNS.split(", "))
 
     def apply(self, span: Span) -> None:
-        ids, names = _opened_names(fetch(_APPLY, span.params()))
+        rows = fetch(_APPLY, span.params())
+        ids, names = _opened_names([row for row in rows if row[1] is not None])
         if ids:
             execute(_NAMES, [ids, names])
+        if forgotten := [account_id for account_id, owner in rows if owner is None]:
+            _erase_elsewhere(forgotten)
 
     def expected(self, events: Iterable[RecordedEvent]) -> Iterable[tuple[Hashable, Row]]:
         rows: dict[UUID, Summary] = {}

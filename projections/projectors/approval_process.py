@@ -53,7 +53,7 @@ class ApprovalProcess(ProcessManager):
                 actor=f"{request.requested_by}, approved by {event.data['decided_by']}"[:150],
             )
             outcome = a.Outcome.FAILED if isinstance(settled, DomainError) else a.Outcome.EXECUTED
-            detail = str(settled) if isinstance(settled, DomainError) else ""
+            detail = settled.anonymous if isinstance(settled, DomainError) else ""
         if outcome is not a.Outcome.EXECUTED:
             released = self.act(
                 c.ReleaseHold(
@@ -64,7 +64,7 @@ class ApprovalProcess(ProcessManager):
                 cause=event,
             )
             if isinstance(released, DomainError):  # no hold to give back: say so, never invent one
-                detail = f"{detail} {released}".strip()
+                detail = f"{detail} {released.anonymous}".strip()
         self.act(
             a.SettleRequest(
                 account_id=_account(request),

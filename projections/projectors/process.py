@@ -66,7 +66,8 @@ class ProcessManager(Projector):
                     source=self.name,
                 )
             except DomainError as refusal:
-                log.info("%s: %s refused for event %s: %s", self.name, type(command).__name__, cause.event_id, refusal)
+                name = type(command).__name__
+                log.info("%s: %s refused for event %s: %s", self.name, name, cause.event_id, refusal.anonymous)
                 return refusal
 
     def expected(self, events: Iterable[RecordedEvent]) -> Iterable[tuple[Hashable, Row]]:

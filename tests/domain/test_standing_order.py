@@ -117,6 +117,9 @@ def test_a_frozen_source_fails_the_payment() -> None:
     ledger.given(e.AccountFrozen(account_id=ADA, reason="fraud check"))
     [failed] = ledger.when(pay(order.command_id, 0, START))
     assert isinstance(failed, so.StandingOrderPaymentFailed) and "frozen" in failed.reason.lower()
+    # Kept in the log, which forgetting the customer cannot reach: the account, not its owner, is named.
+    owner = ledger.account(ADA).owner
+    assert owner and owner not in failed.reason and failed.reason.startswith("The account is frozen")
 
 
 @pytest.mark.parametrize("closing", [ADA, BOB])

@@ -167,6 +167,7 @@ def test_an_approved_withdrawal_from_an_account_frozen_meanwhile_fails_and_gives
     row = ApprovalRequest.objects.get(request_id=request_id)
     assert (row.status, row.outcome) == ("approved", "failed")
     assert "frozen" in row.outcome_detail
+    assert "Ada Lovelace" not in row.outcome_detail  # an event's text: forgetting the customer cannot reach it
     no_differences()
 
 

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from ledger import store
 from ledger.domain.account import ERASED_NAME
-from ledger.execute import load_account
+from ledger.domain.commands import OpenAccount
+from ledger.execute import execute, load_account
 from ledger.store import personal
 from ledger.store.chain import verify_chain
 from ledger.store.sql import execute as sql
@@ -32,11 +33,12 @@ def test_a_sealed_name_opens_with_its_key_only_for_its_own_subject(name):
     key = personal.new_key()
     sealed = personal.seal(subject, "owner", name, key)
     assert name not in sealed["sealed"] or len(name) < 6  # a short name may occur in base64 by chance
-    assert personal.unseal(sealed, "owner", {subject: key}) == name
-    assert personal.unseal(sealed, "owner", {}) == ERASED_NAME  # the key destroyed
-    moved = {**sealed, "subject": str(other)}
-    assert personal.unseal(moved, "owner", {other: key}) == ERASED_NAME  # copied into another's event
-    assert personal.unseal(sealed, "currency", {subject: key}) == ERASED_NAME  # or another field
+    assert personal.unseal(sealed, "owner", {subject: key}, subject) == name
+    assert personal.unseal(sealed, "owner", {}, subject) == ERASED_NAME  # the key destroyed
+    assert personal.unseal(sealed, "owner", {subject: key, other: key}, other) == ERASED_NAME  # copied as it is
+    relabelled = {**sealed, "subject": str(other)}
+    assert personal.unseal(relabelled, "owner", {other: key}, other) == ERASED_NAME  # or relabelled
+    assert personal.unseal(sealed, "currency", {subject: key}, subject) == ERASED_NAME  # or another field
 
 
 @pytest.mark.django_db
@@ -54,22 +56,35 @@ def test_every_reader_opens_the_name_and_finds_it_erased_once_the_key_is_gone():
 
 @pytest.mark.django_db
 def test_the_migration_seals_names_recorded_in_clear_and_their_chains_still_verify():
-    """In the test's transaction (rolled back): the migration's step over this database as it is."""
-    account = uuid4()
+    """In the test's transaction (rolled back): the migration's step over this database as it is,
+    holding an opening recorded as execute() recorded it before names were sealed."""
+    account, command_id = uuid4(), uuid4()
+    opening = OpenAccount(account_id=account, command_id=command_id, owner="Olga Oldstyle", currency="EUR")
     sql(
         "INSERT INTO ledger_event (event_id, stream_id, stream_type, version, type, schema_version, data, metadata)"
-        " VALUES (%s, %s, 'account', 1, 'AccountOpened', 2, %s, '{}'), (%s, %s, 'account', 2, 'MoneyDeposited', 1, %s,"
+        " VALUES (%s, %s, 'account', 1, 'AccountOpened', 2, %s, %s), (%s, %s, 'account', 2, 'MoneyDeposited', 1, %s,"
         " '{}')",
         [
             uuid4(),
             account,
             f'{{"account_id": "{account}", "owner": "Olga Oldstyle", "currency": "EUR", "overdraft_limit": 0}}',
+            f'{{"command_id": "{command_id}"}}',
             uuid4(),
             account,
             f'{{"account_id": "{account}", "amount": 500, "currency": "EUR", "memo": ""}}',
         ],
     )
+    plain = seal_migration._plain_fingerprint(opening)
+    sql(
+        "INSERT INTO ledger_command (command_id, type, fingerprint, position)"
+        " SELECT %s, 'OpenAccount', %s, position FROM ledger_event WHERE stream_id = %s AND version = 1",
+        [command_id, plain, account],
+    )
     seal_migration.seal_clear_names(None, SimpleNamespace(connection=connection))
+
+    recorded = fetch("SELECT fingerprint FROM ledger_command WHERE command_id = %s", [command_id])[0][0]
+    assert recorded != plain  # a plain hash of the name and the account's id no longer
+    assert execute(opening, actor="teller").replayed  # the same form sent again is still answered
 
     clear = (
         "SELECT count(*) FROM ledger_event WHERE type = 'AccountOpened' AND jsonb_typeof(data -> 'owner') = 'string'"
