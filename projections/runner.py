@@ -85,16 +85,21 @@ LOCK_NOT_AVAILABLE = "55P03"
 def try_lock(names: Iterable[str], *, wait_seconds: float = 0, schema: str | None = None) -> list[str]:
     """Take the advisory lock of each projector that no other runner holds (waiting up to
     `wait_seconds` for a busy one); return the names locked. Any error but a lock timeout (a lost
-    connection, a cancelled statement) propagates, with the locks taken so far released."""
+    connection, a cancelled statement) propagates, with the locks taken so far released: when the
+    statement that takes the free ones fails part-way, every one it may have taken."""
     keys = {name: lock_key(name, schema) for name in names}
     locked: list[str] = []
     try:
         with connection.cursor() as cursor:
             # All that are free in one statement (a live catch-up takes every projector's lock on each
             # nudge: one round trip, not three per projector); then, one by one, a wait for the busy.
-            cursor.execute(
-                "SELECT k FROM unnest(%s::bigint[]) AS k WHERE pg_try_advisory_lock(k)", [list(keys.values())]
-            )
+            try:
+                cursor.execute(
+                    "SELECT k FROM unnest(%s::bigint[]) AS k WHERE pg_try_advisory_lock(k)", [list(keys.values())]
+                )
+            except BaseException:
+                locked.extend(keys)  # it may have taken any of them before it failed: give each back
+                raise
             free = {row[0] for row in cursor.fetchall()}
             locked.extend(name for name, key in keys.items() if key in free)
             for name, key in keys.items():
@@ -221,7 +226,9 @@ def _run(
         started = time.monotonic()
         try:
             span = _apply_together(lane, batch_size, statuses, started, passed_over)
-        except _NotTogether:  # rolled back: the same span, one projector at a time
+        except _NotTogether as gave_up:  # rolled back: the span again, one projector at a time
+            if _connection_lost():  # a new session would hold none of the locks (nor the search path)
+                raise gave_up.__cause__ or gave_up from None
             span = _apply_one_by_one(lane, batch_size, statuses, started, passed_over, report)
             active = [p for p in active if p.name not in report.failed]
         if span is None:
@@ -245,6 +252,8 @@ def _apply_one_by_one(
     passed_over: dict[str, list[Checkpoint]],
     report: Report,
 ) -> Span | None:
+    """The next span, each projector of the lane in a savepoint of its own (see `_apply`): the way
+    after `_apply_together` gave up. A projector that fails is named in `report.failed`."""
     with transaction.atomic():
         span = next_span(lane.checkpoint, batch_size)
         if span is not None:
@@ -311,7 +320,7 @@ def _apply_together(
     transaction without a savepoint each and one UPDATE of their status rows: with the locks taken
     and given back in one statement each, a live catch-up of one command is 21 statements, not 67.
     Raises _NotTogether, with nothing applied, when a projector fails or passes over an event in it:
-    `_apply` then goes one by one, each projector in a savepoint, finding the failing event."""
+    `_apply_one_by_one` then goes one by one, each projector in a savepoint, finding the failing event."""
     with transaction.atomic():
         span = next_span(lane.checkpoint, batch_size)
         if span is None:
