@@ -239,7 +239,9 @@ def test_the_whole_log_exports_as_json_lines_in_flat_memory_and_its_chains_verif
     assert lines == BULK_EVENTS
     assert json.loads(first)["position"] == 1 and json.loads(last.splitlines()[-1])["position"] == BULK_EVENTS
     grew = (highest - settled) / 2**20
-    assert size > 400 * 2**20 and grew < 16, f"{size / 2**20:.0f} MiB exported; memory grew {grew:.0f} MiB meanwhile"
+    # Holding the export would grow by the 800+ MiB streamed after the settling point; what the
+    # allocator does with a batch's buffers moves it by a few MiB either way (4 to 19 MiB measured).
+    assert size > 400 * 2**20 and grew < 48, f"{size / 2**20:.0f} MiB exported; memory grew {grew:.0f} MiB meanwhile"
     checked = subprocess.run(
         [sys.executable, "-I", ROOT / "scripts" / "verify_export.py", exported], capture_output=True, text=True
     )
