@@ -18,6 +18,8 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import get_topic
 
+from ledger.store import personal
+
 # Notifications per section of the log: the batched projector reads this many at a time.
 SECTION_SIZE = 10_000
 
@@ -105,16 +107,18 @@ class LiveLedgerBank(LedgerBank):
 _OPENED_TOPIC = get_topic(LedgerAccount)
 
 
-def domain_event(row: tuple[Any, ...]) -> Aggregate.Event:
+def domain_event(row: tuple[Any, ...], keys: dict[UUID, bytes] | None = None) -> Aggregate.Event:
     """The peer's event for one of Tally's event rows (stream_id, version, type, data, actor,
-    recorded_at): the same account, version, time, amounts and actor."""
+    recorded_at): the same account, version, time, amounts and actor. The owner's name in clear,
+    opened with `keys` (Tally seals it: ledger/store/personal.py); the peer stores it as it is."""
     stream_id, version, type_, data, actor, at = row
     # As plain keyword dicts: the library declares its events' fields for its own constructors,
     # which type checkers do not see through.
     fields: dict[str, Any] = {"originator_id": stream_id, "originator_version": version, "timestamp": at}
     if type_ == "AccountOpened":
         fields |= {"originator_topic": _OPENED_TOPIC, "actor": actor}
-        fields |= {k: data[k] for k in ("owner", "currency", "overdraft_limit")}
+        fields |= {k: data[k] for k in ("currency", "overdraft_limit")}
+        fields["owner"] = personal.unseal(data["owner"], "owner", keys or {}, stream_id)
         return LedgerAccount.Opened(**fields)
     fields |= {"amount": data["amount"], "currency": data["currency"], "memo": data.get("memo", ""), "actor": actor}
     match type_:
@@ -157,12 +161,13 @@ def mirror(
         source.cursor(name="bench-mirror") as cur,
         psycopg.connect(target_url) as target,  # the database of the bank's recorder
     ):
+        keys = {s: bytes(k) for s, k in source.execute("SELECT subject_id, key FROM ledger_subject_key").fetchall()}
         cur.itersize = per_transaction
         cur.execute(sql, [events])
         while rows := cur.fetchmany(per_transaction):
             with target.transaction(), target.cursor() as out, out.copy(copy_sql) as copy:
                 for r in rows:
-                    stored = to_stored(domain_event(r))
+                    stored = to_stored(domain_event(r, keys))
                     copy.write_row((stored.originator_id, stored.originator_version, stored.topic, stored.state))
             written += len(rows)
     return {"events": written, "seconds": time.perf_counter() - started}
