@@ -305,19 +305,22 @@ class Wait(Enum):
     UNWRITTEN = "unwritten"  # no transaction has written it: a made-up or mistyped link
 
 
-# The head of the log as this request's snapshot sees it: the first transaction id not yet begun,
-# and the newest position of a committed event (an index-only lookup on the primary key).
-_HEAD = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint, (SELECT max(position) FROM ledger_event)"
+# A command's checkpoint is its own transaction's id and the position of its last event, so the
+# event at that position carries that id (a primary-key lookup). Comparing with the head of the log
+# instead (the snapshot's xmax) let a made-up checkpoint through once any other transaction had
+# taken the id it named.
+_WRITTEN = "SELECT EXISTS (SELECT FROM ledger_event WHERE position = %s AND tx_id = %s::text::xid8)"
+_BIGINT = 2**63
 
 
 def checkpoint_written(checkpoint: Checkpoint) -> bool:
-    """Whether some transaction can have written `checkpoint`. A command's checkpoint is its own
-    transaction's id (begun, so below the snapshot's xmax) and its last event's position
-    (committed before the page that waits for it is asked for, so at most the newest one)."""
+    """Whether a transaction has written `checkpoint`: its last event is at that position (committed
+    before the page that waits for it is asked for)."""
+    if not (0 < checkpoint.position < _BIGINT and 0 < checkpoint.tx_id < _BIGINT):
+        return False
     with prepared_cursor() as cursor:
-        cursor.execute(_HEAD)
-        xmax, head = cursor.fetchone()
-    return checkpoint.tx_id < xmax and checkpoint.position <= (head or 0)
+        cursor.execute(_WRITTEN, (checkpoint.position, str(checkpoint.tx_id)))
+        return bool(cursor.fetchone()[0])
 
 
 # How many requests of one process may wait at once. Sync workers serve one request at a time;

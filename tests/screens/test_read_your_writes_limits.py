@@ -23,7 +23,7 @@ pytestmark = pytest.mark.usefixtures("committed")  # the runner and the other th
 
 
 def _head() -> tuple[int, int, int]:
-    """The first transaction id not yet begun, the newest position, and the newest transaction id
+    """One past the newest finished transaction id, the newest position, and the newest transaction id
     of an event (a checkpoint of an older transaction is one the projections have passed)."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -59,6 +59,18 @@ def test_a_checkpoint_beyond_the_head_of_the_log_is_not_waited_for(account):
         started = time.monotonic()
         assert queries.projection_wait(checkpoint, ACCOUNT_PAGE_PROJECTIONS, timeout=3) is queries.Wait.UNWRITTEN
         assert time.monotonic() - started < 0.5
+
+
+def test_a_checkpoint_naming_a_transaction_that_wrote_no_event_there_is_not_waited_for(account):
+    """A made-up checkpoint whose transaction id another transaction has since taken and finished
+    (any write takes one) is as unwritten as one beyond the head: the event at its position is not
+    that transaction's."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id()::text::bigint")  # takes an id, and commits
+        (taken,) = cursor.fetchone()
+    _, head, _ = _head()
+    for checkpoint in (Checkpoint(taken, 1), Checkpoint(taken, head)):
+        assert queries.projection_wait(checkpoint, ACCOUNT_PAGE_PROJECTIONS, timeout=3) is queries.Wait.UNWRITTEN
 
 
 def test_a_checkpoint_written_and_not_yet_applied_is_still_waited_for(account):
