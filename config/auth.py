@@ -41,7 +41,7 @@ class UserWithRolesBackend(ModelBackend):
             user_id = model._meta.pk.to_python(user_id)
         except ValidationError:  # a malformed id in a session is no user, as in ModelBackend
             return None
-        found = load_models(model, _user_with_groups_sql(), [user_id], extra=["group_names"])
+        found = load_models(model, _user_with_groups_sql(), [user_id], extra=["group_names"], primary=True)
         if not found or not self.user_can_authenticate(found[0]):
             return None
         remember_roles(found[0], getattr(found[0], "group_names"))  # noqa: B009 - the query's extra column, unknown to the User type

@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.HtmxMiddleware",  # django_htmx's, with unreadable HX-* headers taken as absent
+    "config.replicas.ReplicaReadsMiddleware",  # a screen's reads from a replica (DATABASE_REPLICA_URLS)
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -86,6 +87,21 @@ DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
 # those (for the hot statements, see its docstring): each is prepared on its third run in a connection.
 DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 2
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TALLY_TEST_DATABASE", "test_tally")}
+
+# Streaming replicas of that database, comma-separated: screens and the event browser read from them
+# (config/replicas.py, ledger/store/replicas.py); writes, sessions and the read side's status stay on
+# the primary. Aliases replica1, replica2, ...; in the test suite each mirrors the test database.
+DATABASE_REPLICA_URLS = [u.strip() for u in os.environ.get("DATABASE_REPLICA_URLS", "").split(",") if u.strip()]
+for _number, _url in enumerate(DATABASE_REPLICA_URLS, 1):
+    try:
+        _replica = dj_database_url.parse(_url, conn_max_age=60, conn_health_checks=True)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_REPLICA_URLS: replica {_number} is not a database URL") from exc
+    # A replica that is down is found at once: a page waits at most this long before the primary serves it.
+    _replica.setdefault("OPTIONS", {}).update(connect_timeout=2, prepare_threshold=2)
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica{_number}"] = _replica
+DATABASE_ROUTERS = ["config.replicas.ReplicaRouter"]
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -141,7 +157,9 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # Celery: a nudge is a hint, Postgres is the truth (see projections/tasks.py).
-CELERY_BROKER_URL = REDIS_URL
+# The broker the nudges' tasks travel through: Redis by default; RabbitMQ (amqp://...) works as well,
+# and Redis still holds the nudges' "catch-up queued" flag (projections/nudge.py).
+CELERY_BROKER_URL = os.environ.get("TALLY_BROKER_URL", "").strip() or REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -177,25 +195,28 @@ def _thresholds(text: str) -> dict[str, int]:
         ) from exc
 
 
-def _seconds(text: str) -> int:
-    """TALLY_APPROVAL_EXPIRES: seconds, or a number with s, m, h or d (e.g. "24h")."""
+def _seconds(name: str, default: str) -> int:
+    """Setting `name`: seconds, or a number with s, m, h or d (e.g. "24h")."""
+    text = os.environ.get(name, default)
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     text = text.strip().lower()
     try:
         seconds = int(text[:-1]) * units[text[-1]] if text[-1:] in units else int(text)
     except (ValueError, IndexError) as exc:
-        raise ImproperlyConfigured(f"TALLY_APPROVAL_EXPIRES {text!r}: write seconds or e.g. 24h") from exc
+        raise ImproperlyConfigured(f"{name} {text!r}: write seconds or e.g. 24h") from exc
     if seconds <= 0:
-        raise ImproperlyConfigured("TALLY_APPROVAL_EXPIRES must be positive")
+        raise ImproperlyConfigured(f"{name} must be positive")
     return seconds
 
 
 # Four eyes (ledger/approvals.py): withdrawals and transfers of at least the threshold wait for a
 # supervisor; unset currencies use 1,000,000 minor units (10,000.00, or 1,000,000 JPY).
 TALLY_APPROVAL_THRESHOLDS = _thresholds(os.environ.get("TALLY_APPROVAL_THRESHOLDS", ""))
-TALLY_APPROVAL_EXPIRES = _seconds(os.environ.get("TALLY_APPROVAL_EXPIRES", "24h"))
+TALLY_APPROVAL_EXPIRES = _seconds("TALLY_APPROVAL_EXPIRES", "24h")
 # Blue/green rebuilds (projections/bluegreen.py) work this share of the time, resting between batches,
 # so that the screens serving meanwhile keep the machine; 1 goes flat out (rebuild_projections --pace).
+# A replica further behind the primary than this many seconds is out of rotation (ledger/store/replicas.py).
+TALLY_REPLICA_MAX_LAG = _seconds("TALLY_REPLICA_MAX_LAG", "30s")
 TALLY_REBUILD_PACE = float(os.environ.get("TALLY_REBUILD_PACE", "0.5"))
 if not 0 < TALLY_REBUILD_PACE <= 1:
     raise ImproperlyConfigured("TALLY_REBUILD_PACE is the share of the time a rebuild works: more than 0, at most 1")

@@ -12,6 +12,7 @@ from django.utils import timezone
 from prometheus_client import Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 
+from ledger.store import replicas
 from projections import queries
 from projections.models import ProjectionStatus
 from projections.projectors.base import Span
@@ -56,6 +57,27 @@ class ReadSideCollector:
         yield up
         yield from _projections(lags, work)
         yield from _held_back(held_back)
+        yield from _replicas(replicas.states(fresh=True))
+
+
+def _replicas(states: list[replicas.ReplicaState]) -> Iterator[Metric]:
+    """This process's check of each replica (DATABASE_REPLICA_URLS), made at the scrape."""
+    if not states:
+        return
+    rotation = GaugeMetricFamily(
+        "tally_replica_in_rotation", "1 while screens read from the replica, 0 while it is out.", labels=["replica"]
+    )
+    behind = GaugeMetricFamily(
+        "tally_replica_lag_seconds",
+        "How far the replica is behind the primary (0 when it has every event); absent when it does not answer.",
+        labels=["replica"],
+    )
+    for state in states:
+        rotation.add_metric([state.alias], int(state.in_rotation))
+        if state.seconds_behind is not None:
+            behind.add_metric([state.alias], state.seconds_behind)
+    yield rotation
+    yield behind
 
 
 def _work_done() -> list[tuple[str, int, int]]:

@@ -12,13 +12,13 @@ from enum import Enum
 from uuid import UUID
 
 from django.core.paginator import Page, Paginator
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from ledger.domain import account_number
 from ledger.store import HORIZON_SQL, Checkpoint
-from ledger.store.sql import columns, load_models, prepared_cursor
+from ledger.store.sql import columns, load_models, prepared_cursor, read_from_primary, reading_alias
 from projections.models import AccountSummary, DailyActivity, ProjectionStatus, StatementLine
 
 ACCOUNT_SORTS = {
@@ -318,7 +318,7 @@ def checkpoint_written(checkpoint: Checkpoint) -> bool:
     before the page that waits for it is asked for)."""
     if not (0 < checkpoint.position < _BIGINT and 0 < checkpoint.tx_id < _BIGINT):
         return False
-    with prepared_cursor() as cursor:
+    with prepared_cursor(primary=True) as cursor:  # a replica may not have it yet
         cursor.execute(_WRITTEN, (checkpoint.position, str(checkpoint.tx_id)))
         return bool(cursor.fetchone()[0])
 
@@ -347,11 +347,33 @@ def projection_wait(
     if not checkpoint_written(checkpoint):
         return Wait.UNWRITTEN
     if timeout <= 0 or not _waiting.acquire(blocking=False):
-        return Wait.PENDING
+        return _from_primary(checkpoint, names)
     try:
-        return _poll(checkpoint, names, deadline=time.monotonic() + timeout)
+        deadline = time.monotonic() + timeout
+        if reading_alias() != DEFAULT_DB_ALIAS:
+            on_replica = min(time.monotonic() + REPLICA_WAIT_SECONDS, deadline)
+            if _poll(checkpoint, names, deadline=on_replica) is Wait.REACHED:
+                return Wait.REACHED
+            if _from_primary(checkpoint, names) is Wait.REACHED:
+                return Wait.REACHED
+        return _poll(checkpoint, names, deadline=deadline)
     finally:
         _waiting.release()
+
+
+# How long a page read from a replica waits for the replica's own copy of the checkpoints (they
+# replicate with the read models) before it is read from the primary instead. Replay usually
+# follows within milliseconds; the primary is the fallback, so the wait stays short.
+REPLICA_WAIT_SECONDS = 0.3
+
+
+def _from_primary(checkpoint: Checkpoint, names: tuple[str, ...] | None) -> Wait:
+    """A page read from a replica that has not caught up with `checkpoint` reads the primary from
+    here on: the person who just acted sees it whenever the primary's read side has it."""
+    if reading_alias() == DEFAULT_DB_ALIAS:
+        return Wait.PENDING
+    read_from_primary()
+    return Wait.REACHED if projections_reached(checkpoint, names) else Wait.PENDING
 
 
 def _poll(checkpoint: Checkpoint, names: tuple[str, ...] | None, *, deadline: float) -> Wait:

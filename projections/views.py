@@ -21,7 +21,7 @@ from ledger.domain.money import CURRENCIES
 from ledger.history import account_history
 from ledger.htmx import HtmxHttpRequest
 from ledger.roles import Task, may_audit, may_perform
-from ledger.store import Checkpoint
+from ledger.store import Checkpoint, replicas
 from ledger.tasks import tasks_for
 from projections import approval_queries, bluegreen, queries, skips, standing_orders, statements
 from projections import dashboard as dashboard_figures
@@ -249,6 +249,7 @@ def projection_status(request: HtmxHttpRequest) -> HttpResponse:
             "held_back": queries.read_side_held_back(),
             "rebuilds": bluegreen.progress(),
             "skipped": skips.recent(),
+            "replicas": replicas.states(fresh=True),
             "show_tracebacks": request.user.is_superuser,
             "may_browse": may_audit(request.user),
         },

@@ -31,13 +31,13 @@ def child_env(redis_url: str) -> dict[str, str]:
     }
 
 
-def point_at_redis(url: str) -> None:
-    """Make this process's nudges and Celery publishing go to `url`."""
+def point_at_redis(url: str, *, broker: str | None = None) -> None:
+    """Make this process's nudges and Celery publishing go to `url` (Celery's to `broker` if given)."""
     from config.celery import app
     from projections.nudge import nudge
 
     settings.REDIS_URL = url
-    app.conf["broker_url"] = url  # what setting the attribute does (the stubs make it read-only)
+    app.conf["broker_url"] = broker or url  # what setting the attribute does (the stubs make it read-only)
     # Celery has no public way to drop the connections it pooled for the old URL; this is what its own
     # after-fork clean-up does, so that the next publish pools new ones for `url`.
     pool = app._pool  # type: ignore[attr-defined]  # private, see above

@@ -13,8 +13,9 @@ from typing import Any, cast
 
 from django.contrib.admin.views.main import PAGE_VAR, ChangeList
 from django.core.paginator import Paginator
-from django.db import connection
 from django.db.models import QuerySet
+
+from ledger.store.sql import fetch
 
 CAP = 10_000
 # An unfiltered list whose table the planner estimates at more than this many times CAP rows is
@@ -50,11 +51,8 @@ class CappedCountPaginator(Paginator):
         """The planner's row estimate for an unfiltered list (-1 if never analysed); None when filtered."""
         if self._queryset.query.where:
             return None
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [self._queryset.model._meta.db_table]
-            )
-            return cursor.fetchone()[0]
+        table = self._queryset.model._meta.db_table
+        return fetch("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [table])[0][0]
 
     @property
     def estimate(self) -> int | None:

@@ -9,6 +9,13 @@
   Django's own cursor (`connection.cursor()` itself where several statements share one).
 - COPY, in or out (verify_projections streams its replay into a temporary table): `copy_cursor()`.
 
+Reads go to the request's reading database: a replica while ledger/store/replicas.py has chosen one
+for a screen (`reading_from`), the primary everywhere else; `fetch()`, `prepared_cursor()` and
+`load_models()` follow it, and the ORM follows it for the ledger's and the projections' models
+(config/routers.py). What must see the primary's latest state (the write path, sessions and users,
+read-your-writes' "was this written") asks for it with `primary=True`; `execute()` and COPY always
+run there.
+
 Statements through `fetch()`/`execute()` are never prepared: a prepared statement may switch to a
 generic plan made without the parameters, and a span's bounds are what lets the planner tell a
 catch-up of ten events from a rebuild span of 200,000. They run on Django's cursor, so errors
@@ -19,18 +26,48 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import psycopg
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
 Row = tuple[Any, ...]
 
+# Which database this request's reads go to. A context variable, so each web thread has its own.
+_reading: ContextVar[str] = ContextVar("tally_reading", default=DEFAULT_DB_ALIAS)
 
-def fetch(sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[Row]:
+
+def reading_alias() -> str:
+    """The alias of the database this request reads from (DEFAULT_DB_ALIAS: the primary)."""
+    return _reading.get()
+
+
+@contextmanager
+def reading_from(alias: str) -> Iterator[None]:
+    """Reads inside go to database `alias` (a replica), unless read_from_primary() says otherwise."""
+    token = _reading.set(alias)
+    try:
+        yield
+    finally:
+        _reading.reset(token)
+
+
+def read_from_primary() -> None:
+    """The rest of the enclosing reading_from() reads the primary: the replica has not caught up with
+    what this request must show."""
+    _reading.set(DEFAULT_DB_ALIAS)
+
+
+def _reads(primary: bool) -> BaseDatabaseWrapper:
+    return connection if primary else connections[_reading.get()]
+
+
+def fetch(sql: str, params: Sequence[Any] | dict[str, Any] | None = None, *, primary: bool = False) -> list[Row]:
     """The rows of one written-out statement (never prepared)."""
-    with connection.cursor() as cursor:
+    with _reads(primary).cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -50,7 +87,7 @@ def copy_cursor() -> Iterator[psycopg.Cursor[Any]]:
 
 
 @contextmanager
-def prepared_cursor() -> Iterator[Any]:
+def prepared_cursor(*, primary: bool = False) -> Iterator[Any]:
     """A server-binding cursor on Django's connection.
 
     Django's own cursors bind parameters on the client, so every execution sends the whole SQL
@@ -70,11 +107,12 @@ def prepared_cursor() -> Iterator[Any]:
     of ten events from a rebuild span of 200,000 (with a plan blind to them a rebuild took twice as
     long). Here only the statements chosen for it are prepared.
     """
-    connection.close_if_health_check_failed()  # as connection.cursor() does: a dead connection is replaced
-    connection.ensure_connection()
-    raw = psycopg.Cursor(connection.connection)
+    db = _reads(primary)
+    db.close_if_health_check_failed()  # as connection.cursor() does: a dead connection is replaced
+    db.ensure_connection()
+    raw = psycopg.Cursor(db.connection)
     # django-stubs expect Django's wrapper where Django itself passes the driver's cursor, as here.
-    make = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    make = db.make_debug_cursor if db.queries_logged else db.make_cursor
     wrapped = make(raw)  # type: ignore[arg-type]
     with wrapped as cursor:
         yield cursor
@@ -87,18 +125,24 @@ def columns(model: type[Model], alias: str = "") -> str:
 
 
 def load_models[M: Model](
-    model: type[M], sql: str, params: Sequence[Any] | dict[str, Any], extra: Sequence[str] = ()
+    model: type[M],
+    sql: str,
+    params: Sequence[Any] | dict[str, Any],
+    extra: Sequence[str] = (),
+    *,
+    primary: bool = False,
 ) -> list[M]:
     """Instances of `model` from a prepared statement whose columns are `columns(model)` followed
     by one column for each name in `extra`, set on each instance as an attribute."""
     names = [f.attname for f in model._meta.concrete_fields]
     width = len(names)
-    with prepared_cursor() as cursor:
+    with prepared_cursor(primary=primary) as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+    alias = DEFAULT_DB_ALIAS if primary else reading_alias()
     found = []
     for row in rows:
-        instance = model.from_db(connection.alias, names, row[:width])
+        instance = model.from_db(alias, names, row[:width])
         for name, value in zip(extra, row[width:], strict=True):
             setattr(instance, name, value)
         found.append(instance)

@@ -68,7 +68,7 @@ def load(stream_ids: Sequence[UUID], *, command_id: UUID | None, snapshot_schema
     """Everything needed to decide a command, in one round trip."""
     loaded = Loaded()
     keys = loaded.keys
-    with prepared_cursor() as cursor:
+    with prepared_cursor(primary=True) as cursor:
         cursor.execute(_LOAD, {"command_id": command_id, "streams": list(stream_ids), "schema": snapshot_schema})
         for kind, stream_id, version, type_, schema, text, position, tx_id in cursor.fetchall():
             data = orjson.loads(text)  # Django's psycopg setup hands jsonb over as text
@@ -215,7 +215,7 @@ def append(
         # In autocommit mode the single statement is its own transaction (one round trip); inside
         # a caller's transaction a savepoint keeps a lost race from poisoning that transaction.
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
-            with prepared_cursor() as cursor:
+            with prepared_cursor(primary=True) as cursor:
                 cursor.execute(sql, params)
                 position, tx_id = cursor.fetchone()
             if position is None:  # a stream was locked by a writer deciding again
@@ -234,6 +234,6 @@ def lock_streams(stream_ids: Sequence[UUID]) -> None:
     """Wait for, and hold until the transaction ends, the advisory lock of each stream."""
     if not connection.in_atomic_block:
         raise RuntimeError("lock_streams() needs a transaction to hold the locks")
-    with prepared_cursor() as cursor:
+    with prepared_cursor(primary=True) as cursor:
         for stream_id in sorted(stream_ids):  # one fixed order, so two transfers never deadlock
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s::text, 0))", [stream_id])
