@@ -96,9 +96,12 @@ def _check(alias: str) -> ReplicaState:
     except DatabaseError as exc:
         connections[alias].close()  # a broken connection is not reused; the next check connects anew
         return _record(ReplicaState(alias, False, None, f"does not answer ({_first_line(exc)})", now))
-    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute(_OLDEST_MISSING, [head])
-        missing = cursor.fetchone()
+    try:
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute(_OLDEST_MISSING, [head])
+            missing = cursor.fetchone()
+    except DatabaseError as exc:  # the page will say the database is unavailable; this is not the replica's fault
+        return ReplicaState(alias, False, None, f"could not be compared with the primary ({_first_line(exc)})", now)
     behind = max(missing[0], 0.0) if missing else 0.0
     if not standby:
         problem = "is not a standby (it left recovery): its copy may differ from the primary"
