@@ -57,7 +57,7 @@ def at_most(goal: float) -> Callable[[float], bool]:
 
 
 # Display order of the table: each family module has rows(results) -> list[Row] for its figures.
-ROW_FAMILIES = ("write", "rebuild", "latency", "http", "limit")
+ROW_FAMILIES = ("write", "rebuild", "latency", "http", "replica", "limit")
 
 
 def build_rows(results: dict[str, Any]) -> list[Row]:

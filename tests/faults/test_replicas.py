@@ -17,9 +17,9 @@ from uuid import uuid4
 
 import pytest
 
+from scripts.postgres_cluster import Standby
 from scripts.processes import CeleryProcess, HttpSession, RedisProcess, WebServer, wait_until
 from tests.faults.private_postgres import manage_py_shell
-from tests.faults.standby import Standby
 from tests.faults.test_rebuild_under_load import shown_balance
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR is not set")]
