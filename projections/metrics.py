@@ -57,7 +57,7 @@ class ReadSideCollector:
         yield up
         yield from _projections(lags, work)
         yield from _held_back(held_back)
-        yield from _replicas(replicas.states(fresh=True))
+        yield from _replicas(replicas.states())
 
 
 def _replicas(states: list[replicas.ReplicaState]) -> Iterator[Metric]:

@@ -249,7 +249,7 @@ def projection_status(request: HtmxHttpRequest) -> HttpResponse:
             "held_back": queries.read_side_held_back(),
             "rebuilds": bluegreen.progress(),
             "skipped": skips.recent(),
-            "replicas": replicas.states(fresh=True),
+            "replicas": replicas.states(),
             "show_tracebacks": request.user.is_superuser,
             "may_browse": may_audit(request.user),
         },

@@ -59,9 +59,9 @@ def choose() -> str | None:
     return usable[next(_turns) % len(usable)] if usable else None
 
 
-def states(*, fresh: bool = False) -> list[ReplicaState]:
-    """Every replica's state, for the read-side page (checked now with `fresh`)."""
-    return [_check(alias) if fresh else _current(alias) for alias in aliases()]
+def states() -> list[ReplicaState]:
+    """Every replica's state, checked now: for the read-side page and /metrics."""
+    return [_check(alias) for alias in aliases()]
 
 
 def take_out(alias: str, problem: str) -> None:
