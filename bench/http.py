@@ -465,6 +465,14 @@ def _cpu_note(cpu: dict[str, float]) -> str:
     )
 
 
+def p95_ratio(row: Any, measured: dict[str, Any], against: dict[str, Any], goal: float) -> None:
+    """Set `row` to one pooled load's p95 over another's, met when within `goal` and neither failed."""
+    from bench.report import at_most, check
+
+    row.tally = measured["latency_ms"]["p95"] / against["latency_ms"]["p95"]
+    row.met = bool(check(row.tally, at_most(goal))) and not (measured["errors"] or against["errors"])
+
+
 def load_note(load: dict[str, Any], capacity: dict[str, Any], share: str) -> str:
     page, health = load["page"], load["healthz"]
     cpu = page["cpu"]
@@ -530,7 +538,7 @@ def rows(results: dict[str, Any]) -> list[Any]:
 
 
 def _during_rebuild_row(found: Any) -> Any:
-    from bench.report import NOT_YET, Row, at_most, check
+    from bench.report import NOT_YET, Row
 
     row = Row(
         "http_account_page_during_rebuild",
@@ -542,8 +550,7 @@ def _during_rebuild_row(found: Any) -> Any:
         row.note = NOT_YET
         return row
     during, without = found["during"], found["without"]
-    row.tally = during["latency_ms"]["p95"] / without["latency_ms"]["p95"]
-    row.met = bool(check(row.tally, at_most(2))) and not (during["errors"] or without["errors"])
+    p95_ratio(row, during, without, 2)
     row.note = (
         f"at {during['rate']:.0f}/s (half the page's capacity): p95 {during['latency_ms']['p95']:.0f} ms during "
         f"({during['rounds']} rounds while it was {' then '.join(dict.fromkeys(found['phases']))}; the rebuild, "

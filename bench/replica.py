@@ -117,7 +117,7 @@ def _standby_scans(standby: Standby) -> int:
 
 
 def rows(results: dict[str, Any]) -> list[Any]:
-    from bench.report import NOT_YET, Row, at_most, check, get
+    from bench.report import NOT_YET, Row, get
 
     row = Row(
         "replica_account_page",
@@ -130,8 +130,7 @@ def rows(results: dict[str, Any]) -> list[Any]:
         row.note = NOT_YET
         return [row]
     replica, primary = found["replica"], found["primary"]
-    row.tally = replica["latency_ms"]["p95"] / primary["latency_ms"]["p95"]
-    row.met = bool(check(row.tally, at_most(1.2))) and not (replica["errors"] or primary["errors"])
+    http.p95_ratio(row, replica, primary, 1.2)
     row.note = (
         f"{found['events']:,} events on a private primary and a hot standby of it on the same 2 cores; at "
         f"{found['rate']:.0f}/s (half the primary-only server's capacity of {found['capacity']['per_second']:.0f}/s), "
