@@ -94,7 +94,9 @@ def test_a_rebuild_whose_worker_is_killed_finishes_on_a_new_worker_and_verifies(
             wait_until(live, timeout=90, interval=0.2, message="the sweep to project every event")
             before = live_tables(conn)
 
-            with Celery(broker=redis.url) as client:
+            # Not set as the current app: the project's shared tasks would then publish to this broker,
+            # gone once the test ends (a later test's admin action could not reach its workers).
+            with Celery(broker=redis.url, set_as_current=False) as client:
                 # In live-sized batches, so that the worker can be killed between two of them.
                 client.send_task(
                     "projections.rebuild", args=[list(PROJECTIONS)], kwargs={"batch_size": runner.BATCH_SIZE}
