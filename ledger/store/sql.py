@@ -12,9 +12,8 @@
 Reads go to the request's reading database: a replica while ledger/store/replicas.py has chosen one
 for a screen (`reading_from`), the primary everywhere else; `fetch()`, `prepared_cursor()` and
 `load_models()` follow it, and the ORM follows it for the ledger's and the projections' models
-(config/routers.py). What must see the primary's latest state (the write path, sessions and users,
-read-your-writes' "was this written") asks for it with `primary=True`; `execute()` and COPY always
-run there.
+(config/replicas.py). What must see the primary's latest state (the write path, users, read-your-
+writes' "was this written") asks for it with `primary=True`; `execute()` and COPY always run there.
 
 Statements through `fetch()`/`execute()` are never prepared: a prepared statement may switch to a
 generic plan made without the parameters, and a span's bounds are what lets the planner tell a
@@ -65,9 +64,9 @@ def _reads(primary: bool) -> BaseDatabaseWrapper:
     return connection if primary else connections[_reading.get()]
 
 
-def fetch(sql: str, params: Sequence[Any] | dict[str, Any] | None = None, *, primary: bool = False) -> list[Row]:
-    """The rows of one written-out statement (never prepared)."""
-    with _reads(primary).cursor() as cursor:
+def fetch(sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[Row]:
+    """The rows of one written-out statement (never prepared), from the reading database."""
+    with _reads(primary=False).cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
