@@ -58,11 +58,11 @@ def _measure(profile: Profile) -> dict[str, Any]:
         capacity = benches["primary"].capacity(session, step)
         rate = http.GOAL_SHARE * capacity["per_second"]
         rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in benches}
-        scans_before = _standby_scans(standby)
+        scans_before = standby.read_model_scans(DATABASE)
         for _ in range(timing.rounds):
             for name, bench in benches.items():
                 rounds[name].append(bench.load(session, step, rate))
-        scans = _standby_scans(standby) - scans_before
+        scans = standby.read_model_scans(DATABASE) - scans_before
     return http._drop_samples(
         {
             "events": events,
@@ -104,16 +104,6 @@ def _load(primary: PrivatePostgres, env: dict[str, str], events: int) -> dict[st
 
 def _web(env: dict[str, str], log: Path) -> WebServer:
     return WebServer("gunicorn", env=env, log=log, extra=("--log-level", "warning")).start()
-
-
-def _standby_scans(standby: Standby) -> int:
-    """Scans the standby made of the read models' tables: only pages read those there."""
-    with standby.connect(DATABASE) as conn:
-        (scans,) = conn.execute(
-            """SELECT sum(coalesce(seq_scan, 0) + coalesce(idx_scan, 0)) FROM pg_stat_user_tables
-                WHERE relname LIKE 'projections_%' AND relname <> 'projections_projectionstatus'"""
-        ).fetchall()[0]
-    return int(scans or 0)
 
 
 def rows(results: dict[str, Any]) -> list[Any]:

@@ -4,8 +4,8 @@ that sends the ORM's reads of the ledger's and the projections' models where the
 Only GET and HEAD requests read from a replica, and not all of them: the read side's own status
 (its checkpoints and rebuilds, what operators act on), the health check and the metrics read the
 primary. Sessions and users always come from the primary (a session written a moment ago must be
-found), and so does every write. A replica that fails while it serves a page is taken out of
-rotation and the page is served again from the primary: reading twice is harmless for a GET.
+found), and so does every write. A page that fails on a replica which a check then leaves out of
+rotation is served again from the primary: reading twice is harmless for a GET.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ledger.store.sql import reading_alias, reading_from
 log = logging.getLogger(__name__)
 
 READ_SIDE_APPS = frozenset({"ledger", "projections"})
-PRIMARY_ONLY = ("/projections/", "/admin/projections/", "/healthz", "/metrics", "/login/", "/logout/")
+PRIMARY_ONLY = ("/projections/", "/admin/projections/", "/healthz", "/metrics")
 
 
 class ReplicaRouter:
@@ -55,8 +55,7 @@ class ReplicaReadsMiddleware:
             return self.get_response(request)
         with reading_from(alias):
             response = self.get_response(request)
-        if response.status_code >= 500 and not replicas.answers(alias):
-            replicas.take_out(alias, "stopped answering while it served a page")
+        if response.status_code >= 500 and not replicas.check(alias).in_rotation:  # left out now, logged
             log.warning("%s failed on replica %s; served again from the primary", request.path, alias)
             response = self.get_response(request)
         return response

@@ -352,9 +352,10 @@ def projection_wait(
         deadline = time.monotonic() + timeout
         if reading_alias() != DEFAULT_DB_ALIAS:
             on_replica = min(time.monotonic() + REPLICA_WAIT_SECONDS, deadline)
-            if _poll(checkpoint, names, deadline=on_replica) is Wait.REACHED:
-                return Wait.REACHED
-            if _from_primary(checkpoint, names) is Wait.REACHED:
+            if (
+                _poll(checkpoint, names, deadline=on_replica) is Wait.REACHED
+                or _from_primary(checkpoint, names) is Wait.REACHED
+            ):
                 return Wait.REACHED
         return _poll(checkpoint, names, deadline=deadline)
     finally:

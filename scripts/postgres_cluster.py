@@ -161,6 +161,17 @@ class Standby:
         with self.connect(dbname) as conn:
             return bool(conn.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [written]).fetchall()[0][0])
 
+    def read_model_scans(self, dbname: str) -> int:
+        """Scans it has made of Tally's read-model tables (its own statistics): only screens read those
+        on a replica (its rotation checks read the event log's head). A backend publishes its counts at
+        most once a second, and one gone idle within 10 s."""
+        with self.connect(dbname) as conn:
+            (scans,) = conn.execute(
+                """SELECT sum(coalesce(seq_scan, 0) + coalesce(idx_scan, 0)) FROM pg_stat_user_tables
+                    WHERE relname LIKE 'projections_%' AND relname <> 'projections_projectionstatus'"""
+            ).fetchall()[0]
+        return int(scans or 0)
+
     def close(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             _pg(self.server, "pg_ctl", "-D", str(self.pgdata), "-w", "-m", "immediate", "stop")

@@ -61,33 +61,19 @@ def choose() -> str | None:
 
 def states() -> list[ReplicaState]:
     """Every replica's state, checked now: for the read-side page and /metrics."""
-    return [_check(alias) for alias in aliases()]
-
-
-def take_out(alias: str, problem: str) -> None:
-    """Out of rotation at once (a request found it failing); the next check may bring it back."""
-    _record(ReplicaState(alias, False, None, problem, time.monotonic()))
-
-
-def answers(alias: str) -> bool:
-    try:
-        with connections[alias].cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return True
-    except DatabaseError:
-        connections[alias].close()
-        return False
+    return [check(alias) for alias in aliases()]
 
 
 def _current(alias: str) -> ReplicaState:
     with _lock:
         state = _states.get(alias)
     if state is None or time.monotonic() - state.checked_at >= CHECK_SECONDS:
-        return _check(alias)
+        return check(alias)
     return state
 
 
-def _check(alias: str) -> ReplicaState:
+def check(alias: str) -> ReplicaState:
+    """Check the replica now, and keep what it says for the screens that follow."""
     now = time.monotonic()
     try:
         with connections[alias].cursor() as cursor:

@@ -68,16 +68,8 @@ class Cluster:
         return "serving screens" in state and "up to date" in state
 
     def standby_reads(self) -> int:
-        """Scans the standby has made of the read models' tables (its own statistics): only screens
-        read those there (the replica's checks read the event log's head). A backend publishes its
-        counts at most once a second, and one gone idle within 10 s: waits for a rise allow
-        STATS_SECONDS."""
-        with self.standby.connect(self.database) as conn:
-            (scans,) = conn.execute(
-                """SELECT sum(coalesce(seq_scan, 0) + coalesce(idx_scan, 0)) FROM pg_stat_user_tables
-                    WHERE relname LIKE 'projections_%' AND relname <> 'projections_projectionstatus'"""
-            ).fetchall()[0]
-            return int(scans)
+        """Scans of the read models the standby made: waits for a rise allow STATS_SECONDS."""
+        return self.standby.read_model_scans(self.database)
 
 
 @pytest.fixture(scope="module")
