@@ -209,15 +209,33 @@ def _seconds(name: str, default: str) -> int:
     return seconds
 
 
+def _partitions(text: str) -> dict[str, int]:
+    """TALLY_PROJECTION_PARTITIONS: partitions per projection, e.g. "statement=8,account_summary=4"
+    (projections/partitions.py; which projections can be split is checked when Django starts)."""
+    try:
+        pairs = [item.split("=") for item in text.split(",") if item.strip()]
+        parts = {name.strip(): int(count) for name, count in pairs}
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"TALLY_PROJECTION_PARTITIONS {text!r}: write projection=partitions, comma-separated"
+        ) from exc
+    if any(not 1 <= count <= 256 for count in parts.values()):
+        raise ImproperlyConfigured("TALLY_PROJECTION_PARTITIONS: each projection has 1 to 256 partitions")
+    return parts
+
+
 # Four eyes (ledger/approvals.py): withdrawals and transfers of at least the threshold wait for a
 # supervisor; unset currencies use 1,000,000 minor units (10,000.00, or 1,000,000 JPY).
 TALLY_APPROVAL_THRESHOLDS = _thresholds(os.environ.get("TALLY_APPROVAL_THRESHOLDS", ""))
 TALLY_APPROVAL_EXPIRES = _seconds("TALLY_APPROVAL_EXPIRES", "24h")
-# Blue/green rebuilds (projections/bluegreen.py) work this share of the time, resting between batches,
-# so that the screens serving meanwhile keep the machine; 1 goes flat out (rebuild_projections --pace).
 # A replica further behind the primary than this many seconds is out of rotation (ledger/store/replicas.py).
 TALLY_REPLICA_MAX_LAG = _seconds("TALLY_REPLICA_MAX_LAG", "30s")
+# Blue/green rebuilds (projections/bluegreen.py) work this share of the time, resting between batches,
+# so that the screens serving meanwhile keep the machine; 1 goes flat out (rebuild_projections --pace).
 TALLY_REBUILD_PACE = float(os.environ.get("TALLY_REBUILD_PACE", "0.5"))
+# Projections applied as several partitions by a hash of the stream id, each with its own checkpoint
+# and lock, so that workers on any hosts apply them side by side; 1 each by default.
+TALLY_PROJECTION_PARTITIONS = _partitions(os.environ.get("TALLY_PROJECTION_PARTITIONS", ""))
 if not 0 < TALLY_REBUILD_PACE <= 1:
     raise ImproperlyConfigured("TALLY_REBUILD_PACE is the share of the time a rebuild works: more than 0, at most 1")
 # Forgetting a customer (ledger/forgetting.py) is allowed this many days after their account closed:

@@ -30,7 +30,7 @@ from django.utils.safestring import SafeString
 from ledger.admin.readonly import ReadOnlyAdmin
 from ledger.moments import format_moment
 from ledger.store.upcasting import current_schema_version, upcasters_from
-from projections import bluegreen, runner, skips
+from projections import bluegreen, partitions, runner, skips
 from projections.models import EventType, ProjectionStatus, SkippedEvent
 from projections.projectors import get_runnable
 from projections.queries import Lag, projection_lag
@@ -63,9 +63,10 @@ class ProjectionChangeList(ChangeList):
         super().get_results(request)
         lags = {lag.name: lag for lag in projection_lag()}  # one query for the whole page
         shadows = {p.name: p for p in bluegreen.progress()}
+        of_projection = {p.projection: p for p in shadows.values()}  # built as other partitions than live
         for status in self.result_list:  # evaluates the page's queryset once; the template reuses it
             status.lag = lags.get(status.name)
-            status.shadow = shadows.get(status.name)
+            status.shadow = shadows.get(status.name) or of_projection.get(partitions.base_name(status.name))
 
 
 class SkipForm(forms.Form):
@@ -155,10 +156,13 @@ class ProjectionStatusAdmin(ReadOnlyAdmin):
     @admin.display(description="Built by")
     @live
     def built_by(self, status: ProjectionStatus) -> str:
-        deployed = {p.name: p.version for p in get_runnable()}.get(status.name)
-        if deployed is None or deployed == status.version:
+        projector = {p.name: p for p in get_runnable()}.get(partitions.base_name(status.name))
+        if projector is None:
             return f"version {status.version}"
-        return f"version {status.version} (version {deployed} deployed: rebuilding)"
+        changes = [f"version {projector.version} deployed"] if projector.version != status.version else []
+        if (wanted := partitions.configured(projector)) != partitions.parse(status.name)[2]:
+            changes.append(f"{wanted} partition{pluralize(wanted)} configured")
+        return f"version {status.version}" + (f" ({', '.join(changes)}: rebuilding)" if changes else "")
 
     @admin.display(description="Events applied")
     @live
@@ -175,7 +179,7 @@ class ProjectionStatusAdmin(ReadOnlyAdmin):
     def rebuild(self, status: ProjectionStatus) -> SafeString | str:
         shadow: bluegreen.Progress | None = getattr(status, "shadow", None)
         if shadow is None:
-            return "previous tables kept" if bluegreen.previous_available(status.name) else "—"
+            return "previous tables kept" if bluegreen.previous_available(partitions.base_name(status.name)) else "—"
         if shadow.phase == bluegreen.Phase.FAILED:
             return format_html(
                 '<strong style="color:#b42318">not swapped in</strong>: {}', shadow.note.splitlines()[0][:200]
@@ -239,18 +243,20 @@ class ProjectionStatusAdmin(ReadOnlyAdmin):
             self.message_user(request, f"{', '.join(done)}: {state}.", messages.SUCCESS)
 
     def _projections(self, queryset: QuerySet[ProjectionStatus]) -> list[str]:
-        """The selected rows that are projections (process managers are never rebuilt)."""
-        return sorted(set(queryset.values_list("name", flat=True)) - {p.name for p in get_runnable() if not p.tables})
+        """The projections of the selected rows (a partition's is its projector; process managers are
+        never rebuilt)."""
+        selected = {partitions.base_name(name) for name in queryset.values_list("name", flat=True)}
+        return sorted(selected - {p.name for p in get_runnable() if not p.tables})
 
     @staticmethod
     def _runnable() -> set[str]:
-        return {p.name for p in get_runnable()}
+        return {p.name for p in partitions.live_units()}
 
     # --- skipping a poison event (superusers) -------------------------------------------------------
 
     def get_urls(self) -> list[URLPattern]:
         skip = path(
-            "<str:name>/skip/",
+            "<path:name>/skip/",  # a partition's name holds a slash ("statement:2/4")
             self.admin_site.admin_view(self.skip_view),
             name="projections_projectionstatus_skip",
         )

@@ -38,6 +38,7 @@ from ledger.store import Checkpoint
 from ledger.store.sql import execute, fetch
 from projections import runner, schemas
 from projections.models import ProjectionStatus
+from projections.partitions import base_name, configured, expand, parse, rows_of
 from projections.projectors import Projector, get_projectors
 from projections.schemas import LIVE, PREVIOUS, SHADOW, STATUS_TABLE, SWAP, tables_in
 from projections.verify import Verdict, verify_all
@@ -129,10 +130,12 @@ def rebuild(
         for projector in projectors:
             announce(projector.name, Phase.VERIFYING)
             _set_phase(projector, Phase.VERIFYING)
-        for projector, verdict in zip(projectors, verify_all(projectors, schema=SHADOW, pace=pace), strict=True):
-            if verdict.differences:
-                _set_phase(projector, Phase.FAILED, note=describe(verdict))
-                outcome.differences[projector.name] = verdict
+        verdicts = verify_all(projectors, schema=SHADOW, pace=pace)  # one per partition of each
+        for projector in projectors:
+            differing = [v for v in verdicts if base_name(v.name) == projector.name and v.differences]
+            if differing:
+                _set_phase(projector, Phase.FAILED, note="\n".join(describe(v) for v in differing))
+                outcome.differences.update((v.name, v) for v in differing)
         if outcome.differences:
             return outcome
         for projector in projectors:
@@ -163,17 +166,22 @@ def rollback(names: list[str] | None = None) -> list[str]:
 
 
 def outdated() -> list[str]:
-    """The projections whose live tables were built by another version of their projector."""
-    built = dict(ProjectionStatus.objects.values_list("name", "version"))
-    return [p.name for p in get_projectors() if p.name in built and built[p.name] != p.version]
+    """The projections whose live tables were built by another version of their projector, or as
+    another number of partitions than TALLY_PROJECTION_PARTITIONS now says."""
+    built: dict[str, set[tuple[int, int]]] = {}
+    for name, version in ProjectionStatus.objects.values_list("name", "version"):
+        base, _, n = parse(name)
+        built.setdefault(base, set()).add((version, n))
+    return [p.name for p in get_projectors() if p.name in built and built[p.name] != {(p.version, configured(p))}]
 
 
 def mark(name: str) -> str | None:
-    """Where projection `name`'s shadow stands: the time its status row last changed (every batch
-    and phase changes it), or None without a rebuild under way."""
+    """Where projection `name`'s shadow stands: the time its status rows (a row per partition) last
+    changed (every batch and phase changes one), or None without a rebuild under way."""
     with tables_in(SHADOW):
-        row = ProjectionStatus.objects.filter(name=name).values_list("updated_at", "rebuild_phase").first()
-    return row[0].isoformat() if row and row[0] and row[1] else None
+        rows = ProjectionStatus.objects.filter(name__in=rows_of([name]))
+        row = rows.exclude(rebuild_phase="").order_by("-updated_at").values_list("updated_at", flat=True).first()
+    return row.isoformat() if row else None
 
 
 def _still_expected(projector: Projector, expected: str | None) -> bool:
@@ -196,9 +204,9 @@ def due() -> dict[str, str | None]:
     names = set(outdated())
     shadows = progress()
     now = timezone.now()
-    busy = {p.name for p in shadows if p.running or (p.updated_at and now - p.updated_at < BETWEEN_SLICES)}
+    busy = {p.projection for p in shadows if p.running or (p.updated_at and now - p.updated_at < BETWEEN_SLICES)}
     known = {p.name for p in get_projectors()}
-    names.update(p.name for p in shadows if p.phase != Phase.FAILED and p.name in known)
+    names.update(p.projection for p in shadows if p.phase != Phase.FAILED and p.projection in known)
     return {name: mark(name) for name in sorted(names - busy)}
 
 
@@ -218,12 +226,17 @@ class Progress:
     running: bool  # a process is at it now (else it was interrupted and waits to be run again)
 
     @property
+    def projection(self) -> str:
+        """The projection this row is of: its name, or the projector's whose partition it is."""
+        return base_name(self.name)
+
+    @property
     def done(self) -> float | None:
         return min(self.position / self.target, 1.0) if self.target else None
 
 
 def progress() -> list[Progress]:
-    """Each rebuild under way, interrupted or failed, from its shadow status row."""
+    """Each rebuild under way, interrupted or failed, from its shadow status rows (one per partition)."""
     if not schemas.exists(SHADOW, STATUS_TABLE):
         return []
     rows = fetch(
@@ -233,7 +246,9 @@ def progress() -> list[Progress]:
     )
     held = _held_rebuild_locks()
     return [
-        Progress(name, phase, position, target, rate, started, note, updated, running=_rebuild_key(name) in held)
+        Progress(
+            name, phase, position, target, rate, started, note, updated, running=_rebuild_key(base_name(name)) in held
+        )
         for name, phase, position, target, rate, started, note, updated in rows
     ]
 
@@ -242,7 +257,7 @@ def previous_available(name: str) -> bool:
     """Whether `rollback` has tables to return to for projection `name`."""
     return bool(
         schemas.exists(PREVIOUS, STATUS_TABLE)
-        and fetch(f"SELECT 1 FROM {PREVIOUS}.{STATUS_TABLE} WHERE name = %s", [name])
+        and fetch(f"SELECT 1 FROM {PREVIOUS}.{STATUS_TABLE} WHERE split_part(name, ':', 1) = %s", [name])
     )
 
 
@@ -280,9 +295,15 @@ def _held_rebuild_locks() -> set[int]:
     return {key for (key,) in rows}
 
 
+def _unit_names(projector: Projector) -> list[str]:
+    """The status rows a rebuild of `projector` fills: one, or one per partition as configured."""
+    return [u.name for u in expand([projector])]
+
+
 def _shadow_row(projector: Projector) -> ProjectionStatus | None:
+    """The first of the shadow's rows (the rebuild's phase is on each)."""
     with tables_in(SHADOW):
-        return ProjectionStatus.objects.filter(name=projector.name).first()
+        return ProjectionStatus.objects.filter(name__in=_unit_names(projector)).order_by("name").first()
 
 
 def _phase(projector: Projector) -> Phase | None:
@@ -292,7 +313,7 @@ def _phase(projector: Projector) -> Phase | None:
 
 def _set_phase(projector: Projector, phase: Phase, note: str = "") -> None:
     with tables_in(SHADOW):
-        ProjectionStatus.objects.filter(name=projector.name).update(
+        ProjectionStatus.objects.filter(name__in=_unit_names(projector)).update(
             rebuild_phase=phase, last_error=note, updated_at=timezone.now()
         )
 
@@ -301,11 +322,14 @@ def _prepare(projector: Projector, *, restart: bool) -> bool:
     """Make the projector's shadow tables ready; True when an interrupted rebuild's are kept."""
     schemas.ensure_status_table(SHADOW)
     row = _shadow_row(projector)
+    with tables_in(SHADOW):
+        layout = sorted(rows_of([projector.name]))
     resumable = (
         not restart
         and row is not None
         and row.rebuild_phase in (Phase.BUILDING, Phase.VERIFYING, Phase.SWAPPING)
         and row.version == projector.version
+        and layout == sorted(_unit_names(projector))  # as many partitions as configured now
         and all(schemas.column_shape(SHADOW, t) == schemas.column_shape(LIVE, t) for t in projector.tables)
     )
     if resumable:
@@ -314,15 +338,19 @@ def _prepare(projector: Projector, *, restart: bool) -> bool:
         for table in projector.tables:
             schemas.create_like_live(SHADOW, table)
         with tables_in(SHADOW):
-            ProjectionStatus.objects.filter(name=projector.name).delete()
-            ProjectionStatus.objects.create(
-                name=projector.name,
-                version=projector.version,
-                rebuilding=True,
-                rebuild_phase=Phase.BUILDING,
-                rebuild_started_at=timezone.now(),
-                rebuild_target=store.head_position(),
-                updated_at=timezone.now(),
+            ProjectionStatus.objects.filter(name__in=layout).delete()
+            target, now = store.head_position(), timezone.now()
+            ProjectionStatus.objects.bulk_create(
+                ProjectionStatus(
+                    name=name,
+                    version=projector.version,
+                    rebuilding=True,
+                    rebuild_phase=Phase.BUILDING,
+                    rebuild_started_at=now,
+                    rebuild_target=target,
+                    updated_at=now,
+                )
+                for name in _unit_names(projector)
             )
     return False
 
@@ -335,8 +363,9 @@ def _build(
     progress: Callable[[str, int], None] | None,
     pace: float,
 ) -> runner.Report:
-    """Fill the shadow tables: flat out side by side, or paced one projection after another."""
-    names = [p.name for p in projectors]
+    """Fill the shadow tables: flat out side by side (each partition in a session of its own), or
+    paced one projection (or partition) after another."""
+    names = [name for p in projectors for name in _unit_names(p)]
     if pace >= 1:
         return runner.catch_up_each(
             names, wait_seconds=30, batch_size=batch_size, progress=progress, schema=SHADOW, max_seconds=max_seconds
@@ -406,7 +435,14 @@ def _check_previous(projector: Projector) -> None:
                 "changed it since): rebuild instead"
             )
     with tables_in(PREVIOUS):
-        version = ProjectionStatus.objects.filter(name=projector.name).values_list("version", flat=True).first()
+        rows = rows_of([projector.name])
+        version = ProjectionStatus.objects.filter(name__in=rows).values_list("version", flat=True).first()
+    if sorted(rows) != sorted(_unit_names(projector)):
+        raise RollbackRefused(
+            f"{projector.name}'s earlier tables were built as {len(rows)} partition{pluralize(len(rows))}, and "
+            f"TALLY_PROJECTION_PARTITIONS now says {configured(projector)}: set it back first, or the read side "
+            "would rebuild them again at once"
+        )
     if version != projector.version:
         raise RollbackRefused(
             f"{projector.name}'s earlier tables were built by version {version} of the projector, and version "
@@ -419,10 +455,14 @@ def _swap_in(projectors: list[Projector], incoming: str) -> None:
     """Catch the `incoming` generation up to the head under the live tables' locks and exchange them."""
     names = [p.name for p in projectors]
     runner.catch_up(names, schema=incoming, wait_seconds=30)  # most of the way, while the live ones go on
-    locked = runner.try_lock(names, wait_seconds=30)
+    # The live runner's locks: of the partitions the live tables are built as, and of those they will be.
+    with tables_in(incoming):
+        coming = rows_of(names)
+    held = sorted({*rows_of(names), *coming})
+    locked = runner.try_lock(held, wait_seconds=30)
     try:
-        if len(locked) < len(names):
-            raise RebuildBusy(f"{', '.join(set(names) - set(locked))} stayed busy in a runner; try again")
+        if len(locked) < len(held):
+            raise RebuildBusy(f"{', '.join(sorted(set(held) - set(locked)))} stayed busy in a runner; try again")
         report = runner.catch_up(names, schema=incoming, wait_seconds=30)  # the rest: the live ones stand still
         if report.failed or report.skipped:
             raise RebuildBusy(f"the new tables could not be caught up: {report.failed or report.skipped}")
@@ -447,20 +487,27 @@ _CHECKPOINT_FIELDS = ("tx_id", "position", "last_event_at", "events_applied", "b
 _ERROR_FIELDS = ("last_error", "last_error_position", "last_error_at")
 
 
-def _status(schema: str, name: str) -> dict[str, Any]:
+def _statuses(schema: str, name: str) -> dict[str, dict[str, Any]]:
+    """The status rows of projection `name` in `schema`: its own, or one per partition."""
     columns = (*_CHECKPOINT_FIELDS, *_ERROR_FIELDS)
-    rows = fetch(f"SELECT {', '.join(columns)} FROM {schema}.{STATUS_TABLE} WHERE name = %s", [name])
+    rows = fetch(
+        f"SELECT name, {', '.join(columns)} FROM {schema}.{STATUS_TABLE} WHERE split_part(name, ':', 1) = %s", [name]
+    )
     if not rows:
         raise RuntimeError(f"{name} has no status row in {schema}")
-    return dict(zip(columns, rows[0], strict=True))
+    return {row[0]: dict(zip(columns, row[1:], strict=True)) for row in rows}
+
+
+def _checkpoints(rows: dict[str, dict[str, Any]]) -> list[Checkpoint]:
+    return [Checkpoint(row["tx_id"], row["position"]) for row in rows.values()]
 
 
 def _exchange(projector: Projector, incoming: str) -> None:
     """Inside the swap's transaction: the `incoming` tables become the live ones and the live ones
-    the PREVIOUS ones, with their checkpoints."""
+    the PREVIOUS ones, with their checkpoints (a row per partition, as each generation is built)."""
     name = projector.name
-    live, new = _status(LIVE, name), _status(incoming, name)
-    if Checkpoint(new["tx_id"], new["position"]) < Checkpoint(live["tx_id"], live["position"]):
+    live, new = _statuses(LIVE, name), _statuses(incoming, name)
+    if min(_checkpoints(new)) < max(_checkpoints(live)):
         raise RuntimeError(f"{name}'s new tables are behind the live ones; nothing was swapped")
     for schema in (PREVIOUS, SWAP):
         execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
@@ -470,11 +517,9 @@ def _exchange(projector: Projector, incoming: str) -> None:
         execute(f"DROP TABLE IF EXISTS {PREVIOUS}.{table}")  # the generation before last (empty on a rollback)
         execute(f"ALTER TABLE {LIVE}.{table} SET SCHEMA {PREVIOUS}")
         execute(f"ALTER TABLE {SWAP}.{table} SET SCHEMA {LIVE}")
-    execute(f"DELETE FROM {PREVIOUS}.{STATUS_TABLE} WHERE name = %s", [name])
-    if incoming == SHADOW:
-        execute(f"DELETE FROM {SHADOW}.{STATUS_TABLE} WHERE name = %s", [name])
+    for schema in {PREVIOUS, incoming, LIVE}:
+        execute(f"DELETE FROM {schema}.{STATUS_TABLE} WHERE split_part(name, ':', 1) = %s", [name])
+    now = timezone.now()
     with tables_in(PREVIOUS):
-        ProjectionStatus.objects.create(name=name, updated_at=timezone.now(), **live)
-    ProjectionStatus.objects.filter(name=name).update(
-        **new, updated_at=timezone.now(), rebuilding=False, rebuild_phase="", rebuild_rate=None
-    )
+        ProjectionStatus.objects.bulk_create(ProjectionStatus(name=n, updated_at=now, **row) for n, row in live.items())
+    ProjectionStatus.objects.bulk_create(ProjectionStatus(name=n, updated_at=now, **row) for n, row in new.items())

@@ -4,7 +4,7 @@ read side (registered with ledger.hooks.on_event_shown in projections/apps.py)."
 from __future__ import annotations
 
 from ledger.store.sql import fetch
-from projections.projectors import get_runnable
+from projections.partitions import Partition, live_units
 
 # Each projection's checkpoint against the event's place in the log, and any skip of it.
 _CONSUMED = """
@@ -14,13 +14,18 @@ SELECT s.name, (s.tx_id::text::xid8, s.position) >= (e.tx_id, e.position), s.las
  CROSS JOIN (SELECT tx_id, position FROM ledger_event WHERE position = %s) e
   LEFT JOIN projections_skippedevent k ON k.projection = s.name AND k.position = e.position
 """
+_STREAM = "SELECT stream_id FROM ledger_event WHERE position = %s"
 
 
 def event_consumption(position: int, event_type: str) -> list[tuple[str, str]]:
-    """(projection, state) for every projection and process manager, in the order they are run."""
+    """(projection, state) for every projection and process manager, in the order they are run; of a
+    partitioned projection (projections/partitions.py), the partition the event's stream is in."""
     found = {name: rest for name, *rest in fetch(_CONSUMED, [position])}
+    stream = fetch(_STREAM, [position])
     rows = []
-    for projector in get_runnable():
+    for projector in live_units():
+        if isinstance(projector, Partition) and not (stream and projector.holds(stream[0][0])):
+            continue
         if projector.name not in found:
             rows.append((projector.name, "not started"))
             continue

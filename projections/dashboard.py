@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.db.models import Sum
 from django.utils import timezone
 
 from projections.models import AccountSummary, DailyActivity, StatementLine
@@ -63,8 +64,21 @@ def today() -> date:
     return timezone.localdate(timezone=timezone.get_default_timezone())  # the days the totals use
 
 
-def today_by_currency() -> list[DailyActivity]:
-    return list(DailyActivity.objects.filter(day=today()).order_by("currency"))
+_COUNTERS = (
+    "deposits_count",
+    "deposits_sum",
+    "withdrawals_count",
+    "withdrawals_sum",
+    "transfers_count",
+    "transfers_sum",
+)
+
+
+def today_by_currency() -> list[dict[str, Any]]:
+    """Today's counts and sums per currency: the sum of the day's rows of every partition of the
+    projection (projections/partitions.py), one row when it is not split."""
+    rows = DailyActivity.objects.filter(day=today()).values("currency").order_by("currency")
+    return [dict(row) for row in rows.annotate(**{f"{c}_total": Sum(c) for c in _COUNTERS})]
 
 
 def latest_movements(limit: int = 8) -> list[StatementLine]:

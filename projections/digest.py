@@ -78,8 +78,9 @@ def _sql_canonical(column: str, type_name: str) -> str:
 CHUNK_PAGES = 500
 
 
-def of_table(table: str, columns: tuple[str, ...], *, pace: float = 1.0) -> Digest:
-    """The digest of `columns` of every row of `table` (as the search path finds it), read in
+def of_table(table: str, columns: tuple[str, ...], *, where: str = "TRUE", pace: float = 1.0) -> Digest:
+    """The digest of `columns` of every row of `table` (as the search path finds it) that meets the
+    condition `where` (one partition's rows: projections/partitions.py), read in
     stretches of its pages (within the caller's transaction, so all from one snapshot); with a
     `pace` below 1, resting between them so that it works only that share of the time."""
     types: dict[str, str] = dict(
@@ -96,7 +97,7 @@ def of_table(table: str, columns: tuple[str, ...], *, pace: float = 1.0) -> Dige
         started = time.monotonic()
         rows, hashes = fetch(
             f"""SELECT count(*), coalesce(sum(('x' || left(md5({text}), 16))::bit(64)::bigint), 0) FROM {table}
-                 WHERE ctid >= %s::tid AND ctid < %s::tid""",
+                 WHERE ctid >= %s::tid AND ctid < %s::tid AND ({where})""",
             [f"({first},0)", f"({first + CHUNK_PAGES},0)" if first + CHUNK_PAGES < pages else f"({2**32 - 1},0)"],
         )[0]
         count, total = count + rows, total + int(hashes)

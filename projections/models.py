@@ -85,6 +85,9 @@ class DailyActivity(models.Model):
 
     day = models.DateField()
     currency = models.CharField(max_length=3)
+    # The partition that added these counts (projections/partitions.py); 0 when not split. A day's
+    # figures are the sum of its rows.
+    part = models.SmallIntegerField(db_default=0)
     deposits_count = models.IntegerField(default=0)
     deposits_sum = models.BigIntegerField(default=0)
     withdrawals_count = models.IntegerField(default=0)
@@ -93,7 +96,7 @@ class DailyActivity(models.Model):
     transfers_sum = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["day", "currency"], name="daily_day_currency")]
+        constraints = [models.UniqueConstraint(fields=["day", "currency", "part"], name="daily_day_currency_part")]
 
     def __str__(self) -> str:
         return f"{self.day} {self.currency}"

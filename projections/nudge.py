@@ -6,7 +6,7 @@ burst of commits in one process wakes the publisher once, and at most once per C
 (a process committing a thousand commands a second asks Redis 50 times, not a thousand; each
 publish cost the committing thread ~0.2 ms of CPU and GIL); and a Redis flag (SET NX, cleared by
 the task when it starts) keeps at most one catch-up queued across all processes, so a storm of
-commands costs one catch-up, not one per command.
+commands costs one catch-up, not one per command (one per lane, with partitioned projections).
 """
 
 from __future__ import annotations
@@ -81,10 +81,23 @@ class Nudger:
         return self._redis
 
     def publish(self) -> None:
-        if self.client().set(QUEUED_FLAG, "1", nx=True, ex=FLAG_TTL_SECONDS):
-            # The project's Celery app (config.celery sets itself current as Django starts): the
-            # read side names no module of the project shell above it.
-            current_app.send_task("projections.catch_up", kwargs={"nudged": True}, retry=False)
+        # One task per lane (the k-th partitions of the split projections: projections/partitions.py),
+        # so that as many workers apply them side by side; lane 1 alone when nothing is split.
+        for lane in range(1, lanes() + 1):
+            if self.client().set(queued_flag(lane), "1", nx=True, ex=FLAG_TTL_SECONDS):
+                # The project's Celery app (config.celery sets itself current as Django starts): the
+                # read side names no module of the project shell above it.
+                current_app.send_task("projections.catch_up", kwargs={"nudged": True, "lane": lane}, retry=False)
+
+
+def lanes() -> int:
+    """The lanes a nudge wakes: as configured (the publisher asks no database; a lane of a layout
+    being replaced meanwhile is caught up by the sweep, projections/tasks.py)."""
+    return max([1, *settings.TALLY_PROJECTION_PARTITIONS.values()])
+
+
+def queued_flag(lane: int) -> str:
+    return QUEUED_FLAG if lane == 1 else f"{QUEUED_FLAG}:{lane}"
 
 
 nudge = Nudger()

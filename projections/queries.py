@@ -287,7 +287,9 @@ def projection_lag() -> list[Lag]:
     return lags
 
 
-_CHECKPOINTS = f"SELECT tx_id, position FROM {ProjectionStatus._meta.db_table} WHERE %(every)s OR name = ANY(%(names)s)"
+# A projection's checkpoints: its own, or each of its partitions' ("statement:2/4", projections/partitions.py).
+_CHECKPOINTS = f"""SELECT tx_id, position FROM {ProjectionStatus._meta.db_table}
+                    WHERE %(every)s OR split_part(name, ':', 1) = ANY(%(names)s)"""
 
 
 def projections_reached(checkpoint: Checkpoint, names: tuple[str, ...] | None = None) -> bool:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
+from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -29,7 +30,7 @@ from django.utils import timezone
 from ledger import store
 from ledger.store import Checkpoint
 from ledger.store.sql import execute, fetch
-from projections import metrics, schemas, skips
+from projections import metrics, partitions, schemas, skips
 from projections.models import ProjectionStatus
 from projections.projectors import Projector, get_projectors, get_runnable
 from projections.projectors.base import Span
@@ -147,18 +148,19 @@ def catch_up(
     progress: Callable[[int], None] | None = None,
     schema: str | None = None,
     pace: float = 1.0,
+    lane: int | None = None,
 ) -> Report:
     """Bring the named projectors (all by default) up to the end of the log, or until
     `max_seconds` have passed. Projectors held by another runner are skipped. With `schema`, the
     named projectors' tables in that schema (a blue/green rebuild's), not the live ones. With a
-    `pace` below 1, it works only that share of the time, resting after each batch."""
+    `pace` below 1, it works only that share of the time, resting after each batch. A name is a
+    projector (all its partitions) or one partition ("statement:2/4"); with `lane` k, only the k-th
+    partitions of the split projectors, and the projectors not split with lane 1 (`lanes`)."""
     if connection.in_atomic_block:
         raise RuntimeError("catch_up() commits batch by batch; call it outside a transaction")
-    # The process managers too (by default): they follow the log the same way. Never another
-    # generation's: they act, and acting twice is what their own checkpoint is there to prevent.
-    projectors = get_runnable(names) if schema in (None, schemas.LIVE) else get_projectors(names)
     report = Report()
     with schemas.tables_in(schema):
+        projectors = units(names, schema=schema, lane=lane)
         ensure_status_rows(projectors)
         locked = try_lock([p.name for p in projectors], wait_seconds=wait_seconds, schema=schema)
         report.skipped = [p.name for p in projectors if p.name not in locked]
@@ -167,6 +169,27 @@ def catch_up(
         finally:
             unlock(locked, schema=schema)
     return report
+
+
+def units(names: list[str] | None = None, *, schema: str | None = None, lane: int | None = None) -> list[Projector]:
+    """What a catch-up of `names` applies, in the layout the tables of `schema` (on the search path)
+    were built with (projections/partitions.py): each projector, or each of its partitions."""
+    bases = sorted({partitions.base_name(n) for n in names}) if names else None
+    # The process managers too (by default): they follow the log the same way. Never another
+    # generation's: they act, and acting twice is what their own checkpoint is there to prevent.
+    runnable = get_runnable(bases) if schema in (None, schemas.LIVE) else get_projectors(bases)
+    found = partitions.expand(runnable, partitions.built())
+    if names:
+        found = [u for u in found if u.name in names or u.base.name in names]
+    if lane is not None:
+        found = [u for u in found if partitions.parse(u.name)[1] == lane]
+    return found
+
+
+def lanes() -> int:
+    """How many catch-up tasks a nudge or sweep starts side by side, one per partition index: the
+    most partitions of any projector, as the live tables are built or as configured."""
+    return max([1, *partitions.built().values(), *settings.TALLY_PROJECTION_PARTITIONS.values()])
 
 
 def catch_up_each(
@@ -458,21 +481,27 @@ def _finish(lane: _Lane, statuses: dict[str, ProjectionStatus]) -> None:
 
 def reset(names: list[str] | None = None, *, wait_seconds: float = 30) -> list[str]:
     """Empty the named projectors' tables and checkpoints, marked as rebuilding; the next catch-up
-    replays them from the first event. Waits for a running catch-up to finish its batch."""
+    replays them from the first event, as the configured partitions. Waits for a running catch-up
+    (of their partitions as built, or as they will be) to finish its batch."""
     projectors = get_projectors(names)
-    ensure_status_rows(projectors)
-    locked = try_lock([p.name for p in projectors], wait_seconds=wait_seconds)
+    now_built = partitions.rows_of([p.name for p in projectors])
+    to_build = [u.name for u in partitions.expand(projectors)]
+    locked = try_lock(sorted({*now_built, *to_build}), wait_seconds=wait_seconds)
     try:
-        busy = [p.name for p in projectors if p.name not in locked]
+        busy = sorted({*now_built, *to_build} - set(locked))
         if busy:
             raise RuntimeError(f"projection {', '.join(busy)} is busy in another runner; try again")
         target = store.head_position()
         with transaction.atomic():
+            ProjectionStatus.objects.filter(name__in=set(now_built) - set(to_build)).delete()
+            ensure_status_rows(partitions.expand(projectors))
             for projector in projectors:
                 projector.reset()
                 # Whatever fills them now is this version of the projector.
-                ProjectionStatus.objects.filter(name=projector.name).update(version=projector.version)
-            ProjectionStatus.objects.filter(name__in=[p.name for p in projectors]).update(
+                ProjectionStatus.objects.filter(name__in=partitions.rows_of([projector.name])).update(
+                    version=projector.version
+                )
+            ProjectionStatus.objects.filter(name__in=to_build).update(
                 tx_id=0,
                 position=0,
                 last_event_at=None,

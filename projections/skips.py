@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from ledger.store import Checkpoint
 from ledger.store.sql import fetch
+from projections import partitions
 from projections.models import ProjectionStatus, SkippedEvent
-from projections.projectors import get_runnable
 from projections.projectors.base import Span
 
 
@@ -110,7 +110,7 @@ def skip_event(*, projection: str, position: int, reason: str, actor: str) -> Sk
     reason = reason.strip()
     if not reason:
         raise SkipRefused("Say why the event is skipped: the reason is kept with the skip.")
-    if projection not in {p.name for p in get_runnable()}:
+    if projection not in {p.name for p in partitions.live_units()}:
         raise SkipRefused(f"There is no projection called {projection!r}.")
     status = ProjectionStatus.objects.filter(name=projection).first()
     if status is None or status.last_error_position != position:

@@ -9,7 +9,7 @@ from celery import shared_task
 
 from ledger import clock
 from projections import bluegreen, runner, standing_orders
-from projections.nudge import QUEUED_FLAG, nudge
+from projections.nudge import nudge, queued_flag
 from projections.projectors import approval_process
 
 log = logging.getLogger(__name__)
@@ -20,13 +20,20 @@ SLICE_SECONDS = 20
 
 
 @shared_task(name="projections.catch_up", ignore_result=True)
-def catch_up(nudged: bool = False) -> dict[str, object]:
+def catch_up(nudged: bool = False, lane: int | None = None) -> dict[str, object]:
+    """Catch the projections up: all of them, or with `lane` k the k-th partitions of the split ones
+    (projections/partitions.py; lane 1 also takes the projections not split). The beat's sweep
+    (no lane) hands lanes 2 and on to tasks of their own, so that other workers take them."""
     if nudged:
-        _clear_queued_flag()
+        _clear_queued_flag(lane or 1)
+    if lane is None and (count := runner.lanes()) > 1:
+        for other in range(2, count + 1):
+            catch_up.delay(lane=other)
+        lane = 1
     # A nudged task waits briefly for a runner that holds a projector, so the events that caused
     # the nudge are not left for the next sweep; the beat sweep never waits.
-    report = runner.catch_up(max_seconds=SLICE_SECONDS, wait_seconds=2 if nudged else 0)
-    if not nudged:
+    report = runner.catch_up(max_seconds=SLICE_SECONDS, wait_seconds=2 if nudged else 0, lane=lane)
+    if not nudged and lane in (None, 1):
         rebuild_due()
     if not report.caught_up and not report.failed and not report.skipped:
         nudge()  # more to do: continue in a new task
@@ -96,9 +103,9 @@ def rebuild_due() -> list[str]:
     return list(due)
 
 
-def _clear_queued_flag() -> None:
+def _clear_queued_flag(lane: int) -> None:
     try:
-        nudge.client().delete(QUEUED_FLAG)
+        nudge.client().delete(queued_flag(lane))
     except Exception as exc:  # noqa: BLE001
         log.warning("could not clear the nudge flag: %s", exc)
 

@@ -22,7 +22,7 @@ from ledger.store import RecordedEvent, personal
 from ledger.store.sql import Row, execute, fetch
 from ledger.store.upcasting import CURRENT_VIEW as EVENTS
 from projections import schemas
-from projections.projectors.base import IN_SPAN, Projector, Span, sql_list, sql_text
+from projections.projectors.base import Projector, Span, by_partition, sql_list, sql_text
 from projections.projectors.reversal import REVERSAL, SIGN_SQL
 from projections.projectors.reversal import sign as reversal_sign
 
@@ -109,10 +109,12 @@ _CREDIT = " ".join(f"WHEN {sql_text(t)} THEN {sign}" for t, sign in [*_CREDITS.i
 _HOLD = " ".join(f"WHEN {sql_text(t)} THEN {sign}" for t, sign in _HOLDS.items())
 _STATUS_AFTER = " ".join(f"WHEN {sql_text(t)} THEN {sql_text(status)}" for t, status in _STATUS.items())
 
+
 # Per account the span touches: the sum of its credits and debits, its newest status and its newest
 # event (in log order, as the fold goes), and the opening's details if it was opened in the span.
 # Accounts opened before the span are updated, the others inserted, in one statement.
-_APPLY = f"""
+def _apply_sql(in_span: str) -> str:
+    return f"""
 WITH event AS (
     SELECT e.stream_id, e.type, e.data, e.recorded_at, e.version, e.position,
            CASE e.type {_CREDIT} END * (e.data ->> 'amount')::bigint AS credit,
@@ -120,7 +122,7 @@ WITH event AS (
            CASE e.type {_STATUS_AFTER} END AS status,
            row_number() OVER (PARTITION BY e.stream_id ORDER BY e.tx_id DESC, e.position DESC) AS from_end
       FROM {EVENTS} e
-     WHERE e.type IN ({sql_list(sorted(_HANDLES))}) AND {IN_SPAN}
+     WHERE e.type IN ({sql_list(sorted(_HANDLES))}) AND {in_span}
 ), change AS (
     SELECT stream_id AS account_id, coalesce(sum(credit), 0) AS credit, coalesce(sum(held), 0) AS held,
            (array_agg(status ORDER BY from_end) FILTER (WHERE status IS NOT NULL))[1] AS status,
@@ -158,6 +160,9 @@ SELECT account_id, owner FROM inserted
 UNION ALL
 SELECT account_id, NULL FROM change WHERE forgotten  -- their names go from the other generations too
 """
+
+
+_APPLY = by_partition(_apply_sql)
 _SEALED = "SELECT stream_id, data -> 'owner' FROM ledger_event WHERE stream_id = ANY(%s) AND version = 1"
 _NAMES = """UPDATE projections_accountsummary s SET owner = n.owner
   FROM unnest(%s::uuid[], %s::text[]) AS n(account_id, owner) WHERE s.account_id = n.account_id"""
@@ -189,9 +194,10 @@ class AccountSummaryProjector(Projector):
     tables = (TABLE,)
     key_columns = ("account_id",)
     row_columns = tuple(_COLUMNS.split(", "))
+    partitionable = True  # one row per account: it follows the account's stream
 
     def apply(self, span: Span) -> None:
-        rows = fetch(_APPLY, span.params())
+        rows = fetch(_APPLY[span.part is not None], span.params())
         ids, names = _opened_names([row for row in rows if row[1] is not None])
         if ids:
             execute(_NAMES, [ids, names])

@@ -11,10 +11,11 @@ checked against an independent replay, not against itself.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
+from uuid import UUID
 
 from ledger.store import Checkpoint, RecordedEvent
 from ledger.store.sql import Row, execute, fetch
@@ -30,6 +31,9 @@ class Span:
     upto: Checkpoint
     events: int  # how many events (of every type) it holds
     last_recorded_at: datetime
+    # Applied by one partition of a projector (projections/partitions.py): (k, n), the k-th of n, which
+    # takes only the events of its streams; None: every event.
+    part: tuple[int, int] | None = None
 
     def params(self) -> dict[str, Any]:
         return {
@@ -37,6 +41,8 @@ class Span:
             "after_position": self.after.position,
             "upto_tx": str(self.upto.tx_id),
             "upto_position": self.upto.position,
+            "part": self.part[0] if self.part else 0,
+            "buckets": buckets(*self.part) if self.part else [],
         }
 
 
@@ -48,6 +54,36 @@ class Span:
 IN_SPAN = """(e.tx_id, e.position) > (%(after_tx)s::text::xid8, %(after_position)s)
    AND (e.tx_id, e.position) <= (%(upto_tx)s::text::xid8, %(upto_position)s)
    AND e.tx_id BETWEEN %(after_tx)s::text::xid8 AND %(upto_tx)s::text::xid8"""
+
+
+# Which partition an event belongs to: its stream id's last byte (random in every uuid we make), a
+# bucket of 256; the k-th of n partitions takes a contiguous run of buckets. The same in Python
+# (`bucket`), and an expression index on ledger_event ((bucket), tx_id, position) finds a
+# partition's events of a span without reading the others' (ledger/migrations/0007_event_bucket_index.py).
+BUCKETS = 256
+
+
+def bucket_sql(column: str) -> str:
+    return f"get_byte(uuid_send({column}), 15)"
+
+
+def bucket(stream_id: UUID) -> int:
+    return stream_id.int & 0xFF
+
+
+def buckets(k: int, n: int) -> list[int]:
+    """The buckets of the k-th (1-based) of n partitions."""
+    return list(range((k - 1) * BUCKETS // n, k * BUCKETS // n))
+
+
+# IN_SPAN and, for a partition's span, only the events of its streams (by the index above).
+IN_PART = f"{IN_SPAN}\n   AND {bucket_sql('e.stream_id')} = ANY(%(buckets)s::int[])"
+
+
+def by_partition(sql: Callable[[str], str]) -> dict[bool, str]:
+    """A partitionable projector's statement, built with the condition on its span's events: the
+    statement for a whole span (False) and for a partition's share of it (True)."""
+    return {False: sql(IN_SPAN), True: sql(IN_PART)}
 
 
 def sql_text(value: str | None) -> str:
@@ -71,6 +107,15 @@ class Projector(ABC):
     key_columns: ClassVar[tuple[str, ...]]
     row_columns: ClassVar[tuple[str, ...]]
 
+    # Whether it can run as partitions (TALLY_PROJECTION_PARTITIONS): its rows follow the streams, or
+    # it keeps a row per partition where rows gather several streams (projections/partitions.py).
+    partitionable: ClassVar[bool] = False
+
+    @property
+    def base(self) -> Projector:
+        """The projector this one applies: itself, or the projector one partition of which it is."""
+        return self
+
     @abstractmethod
     def apply(self, span: Span) -> None:
         """Write the effect of the span's events (those of the types in `handles`) to the tables."""
@@ -79,6 +124,19 @@ class Projector(ABC):
     def expected(self, events: Iterable[RecordedEvent]) -> Iterable[tuple[Hashable, Row]]:
         """The (key, row) pairs the table should hold after every one of `events`, computed in
         Python; a projector whose rows grow with the log yields them as it goes."""
+
+    def expected_part(self, events: Iterable[RecordedEvent], k: int, n: int) -> Iterable[tuple[Hashable, Row]]:
+        """`expected` of the k-th of n partitions: the rows the events of its streams make."""
+        mine = set(buckets(k, n))
+        return self.expected(e for e in events if bucket(e.stream_id) in mine)
+
+    def rows_where(self) -> str:
+        """The SQL condition on the first table's rows that this projector (or partition) holds."""
+        return "TRUE"
+
+    def rows_of_part(self, k: int, n: int) -> str:
+        """The SQL condition on the first table's rows that the k-th of n partitions holds."""
+        return f"{bucket_sql(self.key_columns[0])} BETWEEN {buckets(k, n)[0]} AND {buckets(k, n)[-1]}"
 
     def table_rows(self) -> dict[Hashable, Row]:
         """The rows the table holds, in the shape of `expected`."""

@@ -8,7 +8,7 @@ from uuid import UUID
 from ledger.store import RecordedEvent
 from ledger.store.sql import Row, execute
 from ledger.store.upcasting import CURRENT_VIEW as EVENTS
-from projections.projectors.base import IN_SPAN, Projector, Span, sql_list, sql_text
+from projections.projectors.base import Projector, Span, by_partition, sql_list, sql_text
 from projections.projectors.reversal import REVERSAL
 
 # event type -> (kind, sign, data key of the counterparty)
@@ -75,6 +75,7 @@ _KIND = _by_kind(lambda v: sql_text(v[0]))
 _SIGN = _by_kind(lambda v: str(v[1]))
 _COUNTERPARTY = _by_kind(lambda v: f"(e.data ->> {sql_text(v[2])})::uuid" if v[2] else "NULL::uuid")
 
+
 # The running balance is a window sum over each account's lines of the span, in log order (the
 # order the fold in `expected` uses), starting from the account's balance before the span: that
 # opening balance is a row of its own in the sum, first in its account, read once per account the
@@ -83,7 +84,8 @@ _COUNTERPARTY = _by_kind(lambda v: f"(e.data ->> {sql_text(v[2])})::uuid" if v[2
 # events in one transaction, as a bulk import writes them) it joined them in a nested loop that
 # read each opening again per line, 14 s for 5,000 lines; the sum's one sort cannot go quadratic.
 # Rows come out sorted by account, so the index is written in key order.
-_APPLY = f"""
+def _apply_sql(in_span: str) -> str:
+    return f"""
 WITH line AS MATERIALIZED (
     SELECT e.stream_id, e.version, e.position, e.tx_id, e.recorded_at, {_KIND} AS kind,
            {_SIGN} * (e.data ->> 'amount')::bigint AS amount, e.data ->> 'currency' AS currency,
@@ -91,7 +93,7 @@ WITH line AS MATERIALIZED (
            coalesce(e.metadata ->> 'actor', '') AS actor, coalesce(e.data ->> 'memo', e.data ->> 'reason', '') AS memo,
            (e.data ->> 'original_version')::integer AS reverses_version
       FROM {EVENTS} e
-     WHERE e.type IN ({sql_list(sorted([*_MOVEMENTS, REVERSAL]))}) AND {IN_SPAN}
+     WHERE e.type IN ({sql_list(sorted([*_MOVEMENTS, REVERSAL]))}) AND {in_span}
 ), summed AS (
     SELECT s.*, sum(s.amount) OVER (
                PARTITION BY s.stream_id ORDER BY s.is_opening DESC, s.tx_id, s.position ROWS UNBOUNDED PRECEDING
@@ -111,15 +113,19 @@ SELECT stream_id, version, position, recorded_at, kind, amount, balance_after, c
 """
 
 
+_APPLY = by_partition(_apply_sql)
+
+
 class StatementProjector(Projector):
     name = "statement"
     handles = frozenset({*_MOVEMENTS, REVERSAL})
     tables = ("projections_statementline",)
     key_columns = ("account_id", "version")
     row_columns = tuple(_COLUMNS.split(", "))
+    partitionable = True  # an account's lines follow its stream
 
     def apply(self, span: Span) -> None:
-        execute(_APPLY, span.params())
+        execute(_APPLY[span.part is not None], span.params())
 
     def expected(self, events: Iterable[RecordedEvent]) -> Iterator[tuple[Hashable, Row]]:
         return fold({}, (e for e in events if e.type in self.handles))

@@ -100,7 +100,7 @@ def test_verify_finds_a_row_that_no_event_explains(committed, capsys):
         with pytest.raises(CommandError, match="1 difference between"):
             call_command("verify_projections", "daily_activity")
         assert (
-            "extra    (datetime.date(1999, 12, 31), 'EUR'): table has (1, 100, 0, 0, 0, 0)" in capsys.readouterr().out
+            "extra    (datetime.date(1999, 12, 31), 'EUR', 0): table has (1, 100, 0, 0, 0, 0)" in capsys.readouterr().out
         )
     finally:
         call_command("rebuild_projections", "daily_activity", "--no-input")

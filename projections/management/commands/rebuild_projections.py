@@ -11,7 +11,7 @@ from django.template.defaultfilters import pluralize
 from tqdm import tqdm
 
 from ledger import store
-from projections import bluegreen, runner
+from projections import bluegreen, partitions, runner
 from projections.models import ProjectionStatus
 from projections.projectors import get_projectors
 
@@ -115,14 +115,21 @@ class Command(BaseCommand):
             os.nice(BACKGROUND_NICENESS)
         shadows = {p.name: p for p in bluegreen.progress()}
         head = store.head_position()
-        bars = self._bars(names, {n: shadows[n].position for n in names if n in shadows}, head)
+        units = _units(names)  # a bar per partition
+        bars = self._bars(units, {n: shadows[n].position for n in units if n in shadows}, head)
+
+        def phase(name: str, step: bluegreen.Phase) -> None:
+            for unit, bar in bars.items():
+                if partitions.base_name(unit) == name:
+                    bar.set_postfix_str(step, refresh=True)
+
         try:
             outcome = bluegreen.rebuild(
                 names,
                 restart=options["restart"],
                 batch_size=options["batch_size"],
                 progress=lambda name, count: bars[name].update(count),
-                on_phase=lambda name, phase: bars[name].set_postfix_str(phase, refresh=True),
+                on_phase=phase,
                 pace=options["pace"],
             )
         except bluegreen.RebuildBusy as exc:
@@ -169,10 +176,11 @@ class Command(BaseCommand):
         )
 
     def _in_place(self, names: list[str], options) -> None:
-        projectors = get_projectors(names)
-        runner.ensure_status_rows(projectors)
+        units = _units(names)  # as many partitions as configured
         resuming = (
-            not options["restart"] and ProjectionStatus.objects.filter(name__in=names, rebuilding=False).count() == 0
+            not options["restart"]
+            and sorted(partitions.rows_of(names)) == sorted(units)
+            and not ProjectionStatus.objects.filter(name__in=units, rebuilding=False).exists()
         )
         if not resuming:
             self._confirm(
@@ -186,11 +194,11 @@ class Command(BaseCommand):
                 raise CommandError(f"{exc}. Stop the other runner or wait for it.") from exc
         else:
             self.stdout.write(f"Resuming the interrupted in-place rebuild of {', '.join(names)}.")
-        done = dict(ProjectionStatus.objects.filter(name__in=names).values_list("name", "position"))
-        bars = self._bars(names, done, store.head_position())
+        done = dict(ProjectionStatus.objects.filter(name__in=units).values_list("name", "position"))
+        bars = self._bars(units, done, store.head_position())
         try:
             report = runner.catch_up_each(
-                names,
+                units,
                 wait_seconds=30,
                 batch_size=options["batch_size"],
                 progress=lambda name, count: bars[name].update(count),
@@ -208,6 +216,11 @@ class Command(BaseCommand):
         # tidied and measured now, the screens' queries are planned from their real size even where
         # autovacuum is off or far behind, instead of from the statistics of the emptied tables.
         with connection.cursor() as cursor:
-            cursor.execute(f"VACUUM (ANALYZE) {', '.join(t for p in projectors for t in p.tables)}")
+            cursor.execute(f"VACUUM (ANALYZE) {', '.join(t for p in get_projectors(names) for t in p.tables)}")
         applied = f"{report.applied} event{pluralize(report.applied)}"
         self.stdout.write(self.style.SUCCESS(f"Rebuilt {', '.join(names)} in place from {applied}."))
+
+
+def _units(names: list[str]) -> list[str]:
+    """What a rebuild of `names` fills: each projection, or each of its partitions as configured."""
+    return [u.name for u in partitions.expand(get_projectors(names))]
