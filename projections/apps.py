@@ -6,10 +6,9 @@ class ProjectionsConfig(AppConfig):
     verbose_name = "Projections (read side)"
 
     def ready(self) -> None:
-        from projections import checks  # noqa: F401 - registers the settings' system checks
-
         # The write side knows nothing of the read side; the read side subscribes to its hook.
         from ledger.hooks import on_command_committed, on_event_shown, on_owner_search
+        from projections import checks  # noqa: F401 - registers the settings' system checks
         from projections.consumption import event_consumption
         from projections.nudge import nudge
         from projections.queries import accounts_of_owner

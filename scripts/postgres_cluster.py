@@ -81,6 +81,29 @@ class PrivatePostgres:
             raise RuntimeError("pg_ctl runs on the cluster start() set up")
         _pg(self.server, "pg_ctl", "-D", str(self.pgdata), *args, timeout=30)
 
+    def serve_on(self, prefix: list[str], addresses: list[str]) -> None:
+        """Restart it on another host (`prefix` runs a command there: scripts/netns.py), listening on
+        TCP at `addresses` as well as on its socket, and trusting clients from 10.0.0.0/8, the links
+        between our own hosts."""
+        if self.server is None:
+            raise RuntimeError("serve_on() moves the cluster start() set up")
+        self.stop()
+        with (self.pgdata / "pg_hba.conf").open("a") as hba:
+            hba.write("host all all 10.0.0.0/8 trust\n")
+        as_owner = ["runuser", "-u", self.server.system_user, "--"] if self.server.system_user else []
+        pg_ctl = str(Path(self.server.bin_path) / "pg_ctl")
+        options = f"-h {','.join(addresses)} -k {self.socket_dir}"
+        log = str(self.pgdata / "log")
+        subprocess.run(
+            [*prefix, *as_owner, pg_ctl, "-D", str(self.pgdata), "-w", "-o", options, "-l", log, "start"],
+            check=True,
+            timeout=30,
+        )
+        wait_until(self.answers, timeout=20, message="the private Postgres to accept connections")
+
+    def tcp_url(self, address: str, dbname: str) -> str:
+        return f"postgres://postgres@{address}:{self.port}/{dbname}"
+
     def answers(self) -> bool:
         return _answers(self.socket_dir, self.port)
 

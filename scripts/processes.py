@@ -37,11 +37,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def port_answers(port: int) -> bool:
-    """Something accepts TCP connections on 127.0.0.1:`port`."""
+def port_answers(port: int, host: str = "127.0.0.1") -> bool:
+    """Something accepts TCP connections on `host`:`port`."""
     with socket.socket() as sock:
         sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+        return sock.connect_ex((host, port)) == 0
 
 
 class WaitFailed(AssertionError):
@@ -163,25 +163,41 @@ def redis_server_binary() -> str:
 
 
 class RedisProcess(_Child):
-    """A private redis-server on 127.0.0.1, nothing saved to disk; stop() and start() keep the port."""
+    """A private redis-server on 127.0.0.1, nothing saved to disk; stop() and start() keep the port.
+    With `prefix` and `bind`, on another host (scripts/netns.py) at those of its addresses."""
 
-    def __init__(self, *, port: int | None = None, folder: Path | None = None, logfile: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        folder: Path | None = None,
+        logfile: Path | None = None,
+        prefix: Sequence[str] = (),
+        bind: Sequence[str] = ("127.0.0.1",),
+    ) -> None:
         self.port = port or free_port()
         self.folder = folder or Path(tempfile.mkdtemp(prefix="tally-redis-"))
         self.logfile = logfile
+        self.prefix, self.bind = list(prefix), list(bind)
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return self.url_at(self.bind[0])
+
+    def url_at(self, address: str) -> str:
+        return f"redis://{address}:{self.port}/0"
 
     def start(self) -> RedisProcess:
         args = [
+            *self.prefix,
             redis_server_binary(),
             "--port",
             str(self.port),
             "--bind",
-            "127.0.0.1",
+            *self.bind,
+            "--protected-mode",
+            "no",
             "--save",
             "",
             "--appendonly",
@@ -190,7 +206,9 @@ class RedisProcess(_Child):
             str(self.folder),
         ]
         self.process = _child(args + (["--logfile", str(self.logfile)] if self.logfile else []), None, None)
-        return self._ready_when(lambda: port_answers(self.port), timeout=10, message="Redis to accept connections")
+        return self._ready_when(
+            lambda: port_answers(self.port, self.bind[0]), timeout=10, message="Redis to accept connections"
+        )
 
     def stop(self) -> None:
         stop(self.process)
@@ -201,13 +219,22 @@ class CeleryProcess(_Child):
     and its output in `log`. A worker counts as started once it logs "ready."."""
 
     def __init__(
-        self, kind: str, *, env: dict[str, str], log: Path, concurrency: int = 1, extra: Sequence[str] = ()
+        self,
+        kind: str,
+        *,
+        env: dict[str, str],
+        log: Path,
+        concurrency: int = 1,
+        extra: Sequence[str] = (),
+        prefix: Sequence[str] = (),
     ) -> None:
         self.kind, self.env, self.log, self.extra, self.concurrency = kind, env, log, extra, concurrency
+        self.prefix = list(prefix)  # e.g. the command that runs it on another host (scripts/netns.py)
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> CeleryProcess:
-        args = [sys.executable, "-m", "celery", "-A", "config", self.kind, "--loglevel", "INFO", *self.extra]
+        args = [*self.prefix, sys.executable, "-m", "celery", "-A", "config", self.kind, "--loglevel", "INFO"]
+        args += self.extra
         if self.kind == "worker":
             args += [
                 "--concurrency",

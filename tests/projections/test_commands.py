@@ -99,9 +99,8 @@ def test_verify_finds_a_row_that_no_event_explains(committed, capsys):
     try:
         with pytest.raises(CommandError, match="1 difference between"):
             call_command("verify_projections", "daily_activity")
-        assert (
-            "extra    (datetime.date(1999, 12, 31), 'EUR', 0): table has (1, 100, 0, 0, 0, 0)" in capsys.readouterr().out
-        )
+        extra = "extra    (datetime.date(1999, 12, 31), 'EUR', 0): table has (1, 100, 0, 0, 0, 0)"  # partition 0
+        assert extra in capsys.readouterr().out
     finally:
         call_command("rebuild_projections", "daily_activity", "--no-input")
 
