@@ -94,11 +94,17 @@ def test_a_killed_hosts_partitions_are_taken_over_by_another_host(tmp_path: Path
                     assert all(len(hosts_now) == 1 for hosts_now in now.values()), now  # one host per partition
                     return now
 
+                def behind() -> int:
+                    """Status rows (partitions and the projections not split) short of the head."""
+                    row = watch.execute(BEHIND).fetchone()
+                    assert row is not None  # count(*) always answers
+                    return row[0]
+
                 def first_host_at_work() -> bool:
                     now = look()
                     mine = {unit for unit, where in now.items() if first_host in where}
                     killed_held.update(mine)
-                    return bool(mine) and watch.execute(BEHIND).fetchone()[0] > 0
+                    return bool(mine) and behind() > 0
 
                 wait_until(first_host_at_work, timeout=60, interval=0.02, message="the first host to apply partitions")
                 first.kill()  # mid-batch: its sessions end with it, and its locks with them
@@ -115,7 +121,7 @@ def test_a_killed_hosts_partitions_are_taken_over_by_another_host(tmp_path: Path
                 def all_caught_up() -> bool:
                     for unit, where in look().items():
                         taken_over[unit].update(where)
-                    return watch.execute(BEHIND).fetchone()[0] == 0
+                    return behind() == 0
 
                 wait_until(all_caught_up, timeout=180, interval=0.05, message="every partition to reach the head")
 
