@@ -22,12 +22,12 @@ from typing import Any
 from bench import common
 from bench.common import FULL, QUICK, ROOT, say
 
-FAMILIES = ("limit", "write", "peer", "latency", "rebuild", "http", "replica")
+FAMILIES = ("limit", "write", "peer", "latency", "rebuild", "http", "replica", "partitions")
 # The modules that measure, in running order; the peer's figures are taken by the module of the
 # figure they sit beside (write, latency, rebuild), next to Tally's, and the ceilings of the write
 # figures by bench.write between its rounds (bench.limit itself takes COPY, and the ceilings only
 # when no write figure runs).
-MEASURED = ("limit", "write", "latency", "rebuild", "http", "replica")
+MEASURED = ("limit", "write", "latency", "rebuild", "http", "replica", "partitions")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

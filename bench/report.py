@@ -56,8 +56,12 @@ def at_most(goal: float) -> Callable[[float], bool]:
     return lambda x: x <= goal
 
 
+def at_least(goal: float) -> Callable[[float], bool]:
+    return lambda x: x >= goal
+
+
 # Display order of the table: each family module has rows(results) -> list[Row] for its figures.
-ROW_FAMILIES = ("write", "rebuild", "latency", "http", "replica", "limit")
+ROW_FAMILIES = ("write", "rebuild", "latency", "http", "replica", "partitions", "limit")
 
 
 def build_rows(results: dict[str, Any]) -> list[Row]:

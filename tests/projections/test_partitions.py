@@ -9,15 +9,18 @@ import threading
 from uuid import UUID
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Sum
+from django.test import Client
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from ledger.domain.commands import Deposit
 from ledger.execute import execute
+from ledger.roles import Role
 from ledger.store.sql import fetch
 from projections import bluegreen, dashboard, partitions, runner
 from projections.models import AccountSummary, DailyActivity, StatementLine
@@ -25,6 +28,7 @@ from projections.projectors import PROJECTORS
 from projections.projectors.base import BUCKETS, IN_PART, bucket, buckets
 from projections.verify import verify_all
 from tests.projections.helpers import some_activity
+from tests.screens.helpers import make_user
 from tests.store.helpers import own_connection
 from tests.write.helpers import open_account
 
@@ -89,6 +93,32 @@ def test_split_projections_show_what_the_unsplit_ones_showed_and_match_a_replay(
     # Each partition's verdict counted its own rows only: together, every row once.
     assert sum(v.rows for v in verdicts if v.name.startswith("statement:")) == StatementLine.objects.count()
     assert set(DailyActivity.objects.values_list("part", flat=True)) <= {1, 2}  # a row per partition
+
+
+def test_the_screens_show_each_partition_and_the_figures_as_a_whole(split):
+    ada, _ = some_activity()
+    halves: set[bool] = set()
+    while len(halves) < 2:  # a deposit today in each of daily_activity's two partitions
+        halves.add(bucket(open_account(balance=100, owner="Half")) < BUCKETS // 2)
+    runner.catch_up()
+    operator, _ = User.objects.get_or_create(username="partition-operator", defaults={"is_superuser": True})
+    teller = make_user("partition-teller", Role.TELLER)
+    client = Client()
+    client.force_login(operator)
+    read_side = client.get("/projections/").content.decode()
+    admin = client.get("/admin/projections/projectionstatus/").content.decode()
+    for k in range(1, 5):
+        assert f"statement:{k}/4" in read_side and f"statement:{k}/4" in admin
+    client.force_login(teller)
+    account = client.get(f"/accounts/{ada}/")
+    dashboard_page = client.get("/")
+    assert account.status_code == dashboard_page.status_code == 200
+    assert "65.00" in account.content.decode()  # the summary and the lines, from the account's partition
+    today = dashboard.today_by_currency()
+    eur = next(row for row in today if row["currency"] == "EUR")
+    rows = DailyActivity.objects.filter(day=dashboard.today(), currency="EUR")
+    assert rows.count() == 2  # both partitions moved money today ...
+    assert eur["deposits_sum_total"] == sum(r.deposits_sum for r in rows)  # ... and the screen adds them up
 
 
 def test_writers_and_four_lanes_at_once_lose_and_double_nothing(split):
