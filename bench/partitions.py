@@ -28,9 +28,9 @@ from typing import Any
 from bench import eventgen
 from bench.common import (
     REBUILD_DB,
-    TALLY_DB,
     Profile,
     database_url,
+    manage,
     percentile,
     recreate_database,
     run_together,
@@ -57,7 +57,10 @@ def _measure(profile: Profile) -> dict[str, Any]:
     import psycopg
 
     events = EVENTS[profile.name]
-    recreate_database(REBUILD_DB, template=TALLY_DB)
+    # Not copied from bench_tally: another family's processes may still be connected to it, which
+    # a template copy refuses.
+    recreate_database(REBUILD_DB)
+    manage("migrate", "--no-input", database=REBUILD_DB)
     gen = eventgen.LedgerGenerator(total=events, seed=11)
     with psycopg.connect(database_url(REBUILD_DB), autocommit=True) as conn:
         eventgen.generate_and_load(conn, gen, events)

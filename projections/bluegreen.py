@@ -488,13 +488,12 @@ _ERROR_FIELDS = ("last_error", "last_error_position", "last_error_at")
 
 
 def _statuses(schema: str, name: str) -> dict[str, dict[str, Any]]:
-    """The status rows of projection `name` in `schema`: its own, or one per partition."""
+    """The status rows of projection `name` in `schema`: its own, or one per partition (none for live
+    tables that no runner has filled yet)."""
     columns = (*_CHECKPOINT_FIELDS, *_ERROR_FIELDS)
     rows = fetch(
         f"SELECT name, {', '.join(columns)} FROM {schema}.{STATUS_TABLE} WHERE split_part(name, ':', 1) = %s", [name]
     )
-    if not rows:
-        raise RuntimeError(f"{name} has no status row in {schema}")
     return {row[0]: dict(zip(columns, row[1:], strict=True)) for row in rows}
 
 
@@ -507,7 +506,11 @@ def _exchange(projector: Projector, incoming: str) -> None:
     the PREVIOUS ones, with their checkpoints (a row per partition, as each generation is built)."""
     name = projector.name
     live, new = _statuses(LIVE, name), _statuses(incoming, name)
-    if min(_checkpoints(new)) < max(_checkpoints(live)):
+    if not new:
+        raise RuntimeError(f"{name} has no status row in {incoming}; nothing was swapped")
+    # Live tables no runner has filled yet (a new installation rebuilt before its workers ran) have
+    # no checkpoint to be ahead of, and leave nothing to roll back to.
+    if live and min(_checkpoints(new)) < max(_checkpoints(live)):
         raise RuntimeError(f"{name}'s new tables are behind the live ones; nothing was swapped")
     for schema in (PREVIOUS, SWAP):
         execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")

@@ -212,6 +212,22 @@ def test_a_prepared_statement_of_another_session_reads_the_swapped_in_table(live
         assert screen.execute(query, [ada], prepare=True).fetchone() == (6_600,)
 
 
+def test_a_rebuild_before_any_runner_filled_the_live_tables_swaps_in_and_keeps_nothing_to_return_to(live):
+    """A new installation rebuilt before its workers ran: empty live tables with no status row.
+    (Before the module's Celery worker starts: it would fill them meanwhile.)"""
+    sql(f"TRUNCATE {PROJECTORS['event_types'].tables[0]}")
+    ProjectionStatus.objects.filter(name="event_types").delete()
+
+    outcome = bluegreen.rebuild(["event_types"])
+
+    assert outcome.swapped == ["event_types"] and not outcome.differences
+    assert ProjectionStatus.objects.filter(name="event_types").exists() and not differences()["event_types"]
+    kept = fetch(f"SELECT name FROM {PREVIOUS}.projections_projectionstatus WHERE name = 'event_types'")
+    assert not kept and not bluegreen.previous_available("event_types")  # no live generation to keep
+    with pytest.raises(bluegreen.RollbackRefused):
+        bluegreen.rollback(["event_types"])
+
+
 def test_an_outdated_projector_version_is_rebuilt_blue_green_by_the_workers(live, celery_stack):
     ProjectionStatus.objects.filter(name="daily_activity").update(version=0)  # built by an older projector
     before = table_oid("daily_activity")
