@@ -38,7 +38,7 @@ from ledger.store import Checkpoint
 from ledger.store.sql import execute, fetch
 from projections import runner, schemas
 from projections.models import ProjectionStatus
-from projections.partitions import base_name, configured, expand, parse, rows_of
+from projections.partitions import PROJECTION_OF_ROW, base_name, configured, parse, rows_of, unit_names
 from projections.projectors import Projector, get_projectors
 from projections.schemas import LIVE, PREVIOUS, SHADOW, STATUS_TABLE, SWAP, tables_in
 from projections.verify import Verdict, verify_all
@@ -257,7 +257,7 @@ def previous_available(name: str) -> bool:
     """Whether `rollback` has tables to return to for projection `name`."""
     return bool(
         schemas.exists(PREVIOUS, STATUS_TABLE)
-        and fetch(f"SELECT 1 FROM {PREVIOUS}.{STATUS_TABLE} WHERE split_part(name, ':', 1) = %s", [name])
+        and fetch(f"SELECT 1 FROM {PREVIOUS}.{STATUS_TABLE} WHERE {PROJECTION_OF_ROW} = %s", [name])
     )
 
 
@@ -295,15 +295,10 @@ def _held_rebuild_locks() -> set[int]:
     return {key for (key,) in rows}
 
 
-def _unit_names(projector: Projector) -> list[str]:
-    """The status rows a rebuild of `projector` fills: one, or one per partition as configured."""
-    return [u.name for u in expand([projector])]
-
-
 def _shadow_row(projector: Projector) -> ProjectionStatus | None:
     """The first of the shadow's rows (the rebuild's phase is on each)."""
     with tables_in(SHADOW):
-        return ProjectionStatus.objects.filter(name__in=_unit_names(projector)).order_by("name").first()
+        return ProjectionStatus.objects.filter(name__in=unit_names([projector])).order_by("name").first()
 
 
 def _phase(projector: Projector) -> Phase | None:
@@ -313,7 +308,7 @@ def _phase(projector: Projector) -> Phase | None:
 
 def _set_phase(projector: Projector, phase: Phase, note: str = "") -> None:
     with tables_in(SHADOW):
-        ProjectionStatus.objects.filter(name__in=_unit_names(projector)).update(
+        ProjectionStatus.objects.filter(name__in=unit_names([projector])).update(
             rebuild_phase=phase, last_error=note, updated_at=timezone.now()
         )
 
@@ -329,7 +324,7 @@ def _prepare(projector: Projector, *, restart: bool) -> bool:
         and row is not None
         and row.rebuild_phase in (Phase.BUILDING, Phase.VERIFYING, Phase.SWAPPING)
         and row.version == projector.version
-        and layout == sorted(_unit_names(projector))  # as many partitions as configured now
+        and layout == sorted(unit_names([projector]))  # as many partitions as configured now
         and all(schemas.column_shape(SHADOW, t) == schemas.column_shape(LIVE, t) for t in projector.tables)
     )
     if resumable:
@@ -350,7 +345,7 @@ def _prepare(projector: Projector, *, restart: bool) -> bool:
                     rebuild_target=target,
                     updated_at=now,
                 )
-                for name in _unit_names(projector)
+                for name in unit_names([projector])
             )
     return False
 
@@ -365,7 +360,7 @@ def _build(
 ) -> runner.Report:
     """Fill the shadow tables: flat out side by side (each partition in a session of its own), or
     paced one projection (or partition) after another."""
-    names = [name for p in projectors for name in _unit_names(p)]
+    names = unit_names(projectors)
     if pace >= 1:
         return runner.catch_up_each(
             names, wait_seconds=30, batch_size=batch_size, progress=progress, schema=SHADOW, max_seconds=max_seconds
@@ -437,7 +432,7 @@ def _check_previous(projector: Projector) -> None:
     with tables_in(PREVIOUS):
         rows = rows_of([projector.name])
         version = ProjectionStatus.objects.filter(name__in=rows).values_list("version", flat=True).first()
-    if sorted(rows) != sorted(_unit_names(projector)):
+    if sorted(rows) != sorted(unit_names([projector])):
         raise RollbackRefused(
             f"{projector.name}'s earlier tables were built as {len(rows)} partition{pluralize(len(rows))}, and "
             f"TALLY_PROJECTION_PARTITIONS now says {configured(projector)}: set it back first, or the read side "
@@ -492,7 +487,7 @@ def _statuses(schema: str, name: str) -> dict[str, dict[str, Any]]:
     tables that no runner has filled yet)."""
     columns = (*_CHECKPOINT_FIELDS, *_ERROR_FIELDS)
     rows = fetch(
-        f"SELECT name, {', '.join(columns)} FROM {schema}.{STATUS_TABLE} WHERE split_part(name, ':', 1) = %s", [name]
+        f"SELECT name, {', '.join(columns)} FROM {schema}.{STATUS_TABLE} WHERE {PROJECTION_OF_ROW} = %s", [name]
     )
     return {row[0]: dict(zip(columns, row[1:], strict=True)) for row in rows}
 
@@ -521,7 +516,7 @@ def _exchange(projector: Projector, incoming: str) -> None:
         execute(f"ALTER TABLE {LIVE}.{table} SET SCHEMA {PREVIOUS}")
         execute(f"ALTER TABLE {SWAP}.{table} SET SCHEMA {LIVE}")
     for schema in {PREVIOUS, incoming, LIVE}:
-        execute(f"DELETE FROM {schema}.{STATUS_TABLE} WHERE split_part(name, ':', 1) = %s", [name])
+        execute(f"DELETE FROM {schema}.{STATUS_TABLE} WHERE {PROJECTION_OF_ROW} = %s", [name])
     now = timezone.now()
     with tables_in(PREVIOUS):
         ProjectionStatus.objects.bulk_create(ProjectionStatus(name=n, updated_at=now, **row) for n, row in live.items())

@@ -6,36 +6,37 @@ from __future__ import annotations
 from ledger.store.sql import fetch
 from projections.partitions import Partition, live_units
 
-# Each projection's checkpoint against the event's place in the log, and any skip of it.
+# The event's stream, and each projection's checkpoint against the event's place in the log with
+# any skip of it: one row per status row (one with no projection while none has started).
 _CONSUMED = """
-SELECT s.name, (s.tx_id::text::xid8, s.position) >= (e.tx_id, e.position), s.last_error_position = e.position,
-       split_part(s.last_error, E'\\n', 1), k.skipped_by, k.reason
-  FROM projections_projectionstatus s
- CROSS JOIN (SELECT tx_id, position FROM ledger_event WHERE position = %s) e
+SELECT e.stream_id, s.name, (s.tx_id::text::xid8, s.position) >= (e.tx_id, e.position),
+       s.last_error_position = e.position, split_part(s.last_error, E'\\n', 1), k.skipped_by, k.reason
+  FROM (SELECT tx_id, position, stream_id FROM ledger_event WHERE position = %s) e
+  LEFT JOIN projections_projectionstatus s ON true
   LEFT JOIN projections_skippedevent k ON k.projection = s.name AND k.position = e.position
 """
-_STREAM = "SELECT stream_id FROM ledger_event WHERE position = %s"
 
 
 def event_consumption(position: int, event_type: str) -> list[tuple[str, str]]:
     """(projection, state) for every projection and process manager, in the order they are run; of a
     partitioned projection (projections/partitions.py), the partition the event's stream is in."""
-    found = {name: rest for name, *rest in fetch(_CONSUMED, [position])}
-    stream = fetch(_STREAM, [position])
-    rows = []
+    rows = fetch(_CONSUMED, [position])
+    stream = rows[0][0] if rows else None
+    found = {name: rest for _, name, *rest in rows if name is not None}
+    states = []
     for projector in live_units():
-        if isinstance(projector, Partition) and not (stream and projector.holds(stream[0][0])):
+        if isinstance(projector, Partition) and not (stream and projector.holds(stream)):
             continue
         if projector.name not in found:
-            rows.append((projector.name, "not started"))
+            states.append((projector.name, "not started"))
             continue
         applied, stopped_here, error, skipped_by, reason = found[projector.name]
         if skipped_by:
-            rows.append((projector.name, f"skipped by {skipped_by}: {reason}"))
+            states.append((projector.name, f"skipped by {skipped_by}: {reason}"))
         elif stopped_here:
-            rows.append((projector.name, f"stopped at this event: {error}"))
+            states.append((projector.name, f"stopped at this event: {error}"))
         elif event_type not in projector.handles:
-            rows.append((projector.name, "passed" if applied else "not yet (it does not use this type)"))
+            states.append((projector.name, "passed" if applied else "not yet (it does not use this type)"))
         else:
-            rows.append((projector.name, "applied" if applied else "not yet"))
-    return rows
+            states.append((projector.name, "applied" if applied else "not yet"))
+    return states

@@ -13,6 +13,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from projections.models import AccountSummary, DailyActivity, StatementLine
+from projections.projectors.daily_activity import DailyActivityProjector
 from projections.queries import Lag
 
 KINDS = ("deposits", "withdrawals", "transfers")
@@ -64,14 +65,7 @@ def today() -> date:
     return timezone.localdate(timezone=timezone.get_default_timezone())  # the days the totals use
 
 
-_COUNTERS = (
-    "deposits_count",
-    "deposits_sum",
-    "withdrawals_count",
-    "withdrawals_sum",
-    "transfers_count",
-    "transfers_sum",
-)
+_COUNTERS = DailyActivityProjector.row_columns  # deposits_count, deposits_sum, ... transfers_sum
 
 
 def today_by_currency() -> list[dict[str, Any]]:

@@ -20,6 +20,8 @@ import redis
 from celery import current_app
 from django.conf import settings
 
+from projections.partitions import configured_lanes
+
 log = logging.getLogger(__name__)
 
 QUEUED_FLAG = "tally:catch-up-queued"
@@ -83,17 +85,13 @@ class Nudger:
     def publish(self) -> None:
         # One task per lane (the k-th partitions of the split projections: projections/partitions.py),
         # so that as many workers apply them side by side; lane 1 alone when nothing is split.
-        for lane in range(1, lanes() + 1):
+        # As configured: the publisher asks no database (a lane of a layout being replaced meanwhile
+        # is caught up by the sweep, projections/tasks.py).
+        for lane in range(1, configured_lanes() + 1):
             if self.client().set(queued_flag(lane), "1", nx=True, ex=FLAG_TTL_SECONDS):
                 # The project's Celery app (config.celery sets itself current as Django starts): the
                 # read side names no module of the project shell above it.
                 current_app.send_task("projections.catch_up", kwargs={"nudged": True, "lane": lane}, retry=False)
-
-
-def lanes() -> int:
-    """The lanes a nudge wakes: as configured (the publisher asks no database; a lane of a layout
-    being replaced meanwhile is caught up by the sweep, projections/tasks.py)."""
-    return max([1, *settings.TALLY_PROJECTION_PARTITIONS.values()])
 
 
 def queued_flag(lane: int) -> str:

@@ -33,9 +33,11 @@ from ledger.store import RecordedEvent
 from ledger.store.sql import Row
 from projections.models import ProjectionStatus
 from projections.projectors import Projector, get_runnable
-from projections.projectors.base import Span, bucket, buckets
+from projections.projectors.base import Span, in_part
 
 SEPARATOR = ":"
+# In SQL over a status table: the projection a row is of (its name, or its projector's).
+PROJECTION_OF_ROW = f"split_part(name, '{SEPARATOR}', 1)"
 
 
 class Partition(Projector):
@@ -59,7 +61,7 @@ class Partition(Projector):
 
     def holds(self, stream_id: UUID) -> bool:
         """Whether the events of stream `stream_id` are this partition's."""
-        return bucket(stream_id) in buckets(self.k, self.n)
+        return in_part(stream_id, self.k, self.n)
 
     def reset(self) -> None:
         raise RuntimeError("a partition's tables are its projector's: reset the projector")
@@ -111,10 +113,20 @@ def units(projector: Projector, n: int) -> tuple[Projector, ...]:
     return tuple(made)
 
 
-def built() -> dict[str, int]:
-    """The layout the tables of the current search path hold (the live ones by default): partitions
-    per projector, from their status rows' names; a projector without rows is not in it."""
-    return {base: n for base, _, n in map(parse, ProjectionStatus.objects.values_list("name", flat=True))}
+def status_names() -> list[str]:
+    """The status rows' names in the tables of the current search path (the live ones by default)."""
+    return list(ProjectionStatus.objects.values_list("name", flat=True))
+
+
+def built(names: Iterable[str] | None = None) -> dict[str, int]:
+    """The layout those tables hold: partitions per projector, from their status rows' names (read
+    now, or `names` already read); a projector without rows is not in it."""
+    return {base: n for base, _, n in map(parse, status_names() if names is None else names)}
+
+
+def configured_lanes() -> int:
+    """The most partitions TALLY_PROJECTION_PARTITIONS gives any projector (1 when none is split)."""
+    return max([1, *settings.TALLY_PROJECTION_PARTITIONS.values()])
 
 
 def expand(projectors: Iterable[Projector], layout: dict[str, int] | None = None) -> list[Projector]:
@@ -123,9 +135,14 @@ def expand(projectors: Iterable[Projector], layout: dict[str, int] | None = None
     return [u for p in projectors for u in units(p, layout.get(p.name) or configured(p))]
 
 
+def unit_names(projectors: Iterable[Projector]) -> list[str]:
+    """The status rows of `projectors` as configured: each one's, or each of its partitions'."""
+    return [u.name for u in expand(projectors)]
+
+
 def rows_of(names: Iterable[str]) -> list[str]:
     """Status row names of `names` (projectors or units) as stored: a projector's units too."""
-    return [n for n in ProjectionStatus.objects.values_list("name", flat=True) if n in names or base_name(n) in names]
+    return [n for n in status_names() if n in names or base_name(n) in names]
 
 
 def live_units() -> list[Projector]:

@@ -20,6 +20,7 @@ from ledger.domain import account_number
 from ledger.store import HORIZON_SQL, Checkpoint
 from ledger.store.sql import columns, load_models, prepared_cursor, read_from_primary, reading_alias
 from projections.models import AccountSummary, DailyActivity, ProjectionStatus, StatementLine
+from projections.partitions import PROJECTION_OF_ROW
 
 ACCOUNT_SORTS = {
     "owner": ("owner", "account_id"),
@@ -289,7 +290,7 @@ def projection_lag() -> list[Lag]:
 
 # A projection's checkpoints: its own, or each of its partitions' ("statement:2/4", projections/partitions.py).
 _CHECKPOINTS = f"""SELECT tx_id, position FROM {ProjectionStatus._meta.db_table}
-                    WHERE %(every)s OR split_part(name, ':', 1) = ANY(%(names)s)"""
+                    WHERE %(every)s OR {PROJECTION_OF_ROW} = ANY(%(names)s)"""
 
 
 def projections_reached(checkpoint: Checkpoint, names: tuple[str, ...] | None = None) -> bool:

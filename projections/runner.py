@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
-from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -160,8 +159,12 @@ def catch_up(
         raise RuntimeError("catch_up() commits batch by batch; call it outside a transaction")
     report = Report()
     with schemas.tables_in(schema):
-        projectors = units(names, schema=schema, lane=lane)
-        ensure_status_rows(projectors)
+        # One read of the status rows' names gives the layout and the rows still to make: on each
+        # nudge, no statement more than before partitions (the rows' INSERT only when one is missing).
+        existing = partitions.status_names()
+        projectors = units(names, schema=schema, lane=lane, layout=partitions.built(existing))
+        if missing := [p for p in projectors if p.name not in existing]:
+            ensure_status_rows(missing)
         locked = try_lock([p.name for p in projectors], wait_seconds=wait_seconds, schema=schema)
         report.skipped = [p.name for p in projectors if p.name not in locked]
         try:
@@ -171,14 +174,21 @@ def catch_up(
     return report
 
 
-def units(names: list[str] | None = None, *, schema: str | None = None, lane: int | None = None) -> list[Projector]:
+def units(
+    names: list[str] | None = None,
+    *,
+    schema: str | None = None,
+    lane: int | None = None,
+    layout: dict[str, int] | None = None,
+) -> list[Projector]:
     """What a catch-up of `names` applies, in the layout the tables of `schema` (on the search path)
-    were built with (projections/partitions.py): each projector, or each of its partitions."""
+    were built with (projections/partitions.py; `layout` when already read): each projector, or
+    each of its partitions."""
     bases = sorted({partitions.base_name(n) for n in names}) if names else None
     # The process managers too (by default): they follow the log the same way. Never another
     # generation's: they act, and acting twice is what their own checkpoint is there to prevent.
     runnable = get_runnable(bases) if schema in (None, schemas.LIVE) else get_projectors(bases)
-    found = partitions.expand(runnable, partitions.built())
+    found = partitions.expand(runnable, partitions.built() if layout is None else layout)
     if names:
         found = [u for u in found if u.name in names or u.base.name in names]
     if lane is not None:
@@ -189,7 +199,7 @@ def units(names: list[str] | None = None, *, schema: str | None = None, lane: in
 def lanes() -> int:
     """How many catch-up tasks a nudge or sweep starts side by side, one per partition index: the
     most partitions of any projector, as the live tables are built or as configured."""
-    return max([1, *partitions.built().values(), *settings.TALLY_PROJECTION_PARTITIONS.values()])
+    return max([partitions.configured_lanes(), *partitions.built().values()])
 
 
 def catch_up_each(
@@ -485,7 +495,7 @@ def reset(names: list[str] | None = None, *, wait_seconds: float = 30) -> list[s
     (of their partitions as built, or as they will be) to finish its batch."""
     projectors = get_projectors(names)
     now_built = partitions.rows_of([p.name for p in projectors])
-    to_build = [u.name for u in partitions.expand(projectors)]
+    to_build = partitions.unit_names(projectors)
     locked = try_lock(sorted({*now_built, *to_build}), wait_seconds=wait_seconds)
     try:
         busy = sorted({*now_built, *to_build} - set(locked))
@@ -498,7 +508,7 @@ def reset(names: list[str] | None = None, *, wait_seconds: float = 30) -> list[s
             for projector in projectors:
                 projector.reset()
                 # Whatever fills them now is this version of the projector.
-                ProjectionStatus.objects.filter(name__in=partitions.rows_of([projector.name])).update(
+                ProjectionStatus.objects.filter(name__in=partitions.unit_names([projector])).update(
                     version=projector.version
                 )
             ProjectionStatus.objects.filter(name__in=to_build).update(

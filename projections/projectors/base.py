@@ -11,7 +11,7 @@ checked against an independent replay, not against itself.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
@@ -76,6 +76,16 @@ def buckets(k: int, n: int) -> list[int]:
     return list(range((k - 1) * BUCKETS // n, k * BUCKETS // n))
 
 
+def in_part(stream_id: UUID, k: int, n: int) -> bool:
+    """Whether stream `stream_id`'s events are the k-th of n partitions' (its buckets are a run)."""
+    return (k - 1) * BUCKETS // n <= bucket(stream_id) < k * BUCKETS // n
+
+
+def of_part(events: Iterable[RecordedEvent], k: int, n: int) -> Iterator[RecordedEvent]:
+    """The events of the k-th of n partitions' streams."""
+    return (e for e in events if in_part(e.stream_id, k, n))
+
+
 # IN_SPAN and, for a partition's span, only the events of its streams (by the index above).
 IN_PART = f"{IN_SPAN}\n   AND {bucket_sql('e.stream_id')} = ANY(%(buckets)s::int[])"
 
@@ -127,8 +137,7 @@ class Projector(ABC):
 
     def expected_part(self, events: Iterable[RecordedEvent], k: int, n: int) -> Iterable[tuple[Hashable, Row]]:
         """`expected` of the k-th of n partitions: the rows the events of its streams make."""
-        mine = set(buckets(k, n))
-        return self.expected(e for e in events if bucket(e.stream_id) in mine)
+        return self.expected(of_part(events, k, n))
 
     def rows_where(self) -> str:
         """The SQL condition on the first table's rows that this projector (or partition) holds."""

@@ -15,7 +15,7 @@ from django.utils import timezone
 from ledger.store import RecordedEvent
 from ledger.store.sql import Row, execute
 from ledger.store.upcasting import CURRENT_VIEW as EVENTS
-from projections.projectors.base import Projector, Span, bucket, buckets, by_partition, sql_list, sql_text
+from projections.projectors.base import Projector, Span, by_partition, of_part, sql_list, sql_text
 from projections.projectors.reversal import REVERSAL
 
 # A transfer is counted once, on its sending side.
@@ -95,8 +95,7 @@ class DailyActivityProjector(Projector):
         return self._rows(events, part=0)
 
     def expected_part(self, events: Iterable[RecordedEvent], k: int, n: int) -> Iterable[tuple[Hashable, Row]]:
-        mine = set(buckets(k, n))
-        return self._rows((e for e in events if bucket(e.stream_id) in mine), part=k)
+        return self._rows(of_part(events, k, n), part=k)
 
     def rows_of_part(self, k: int, n: int) -> str:
         return f"part = {k}"

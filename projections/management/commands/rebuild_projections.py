@@ -115,7 +115,7 @@ class Command(BaseCommand):
             os.nice(BACKGROUND_NICENESS)
         shadows = {p.name: p for p in bluegreen.progress()}
         head = store.head_position()
-        units = _units(names)  # a bar per partition
+        units = partitions.unit_names(get_projectors(names))  # a bar per partition
         bars = self._bars(units, {n: shadows[n].position for n in units if n in shadows}, head)
 
         def phase(name: str, step: bluegreen.Phase) -> None:
@@ -176,7 +176,7 @@ class Command(BaseCommand):
         )
 
     def _in_place(self, names: list[str], options) -> None:
-        units = _units(names)  # as many partitions as configured
+        units = partitions.unit_names(get_projectors(names))  # as many partitions as configured
         resuming = (
             not options["restart"]
             and sorted(partitions.rows_of(names)) == sorted(units)
@@ -219,8 +219,3 @@ class Command(BaseCommand):
             cursor.execute(f"VACUUM (ANALYZE) {', '.join(t for p in get_projectors(names) for t in p.tables)}")
         applied = f"{report.applied} event{pluralize(report.applied)}"
         self.stdout.write(self.style.SUCCESS(f"Rebuilt {', '.join(names)} in place from {applied}."))
-
-
-def _units(names: list[str]) -> list[str]:
-    """What a rebuild of `names` fills: each projection, or each of its partitions as configured."""
-    return [u.name for u in partitions.expand(get_projectors(names))]
