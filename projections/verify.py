@@ -7,27 +7,22 @@ both sides in Python dictionaries took 1.8 GB at 1,000,000 events.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import queue
 import threading
 import time
-import warnings
-from collections import Counter
 from collections.abc import Hashable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from itertools import batched
-from multiprocessing.connection import Connection
 from typing import Any, cast
 
 import psycopg
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 
 from ledger import store
 from ledger.store import Checkpoint, RecordedEvent
-from ledger.store.sql import Row, copy_cursor, execute, fetch
+from ledger.store.sql import Row, copy_cursor, execute
 from projections import digest, partitions, schemas, skips
 from projections.models import ProjectionStatus
 from projections.projectors import Projector
@@ -99,95 +94,6 @@ def verify_all(projectors: list[Projector], *, schema: str | None = None, pace: 
 
 
 def _replay(projectors: list[Projector], schema: str | None, *, by_digest: bool, pace: float) -> list[Verdict]:
-    """Each projector's verdict, replayed in this process, or flat out (`pace` 1) in two: the replay
-    is Python, and its threads take turns on one core, so the projectors with the most rows (each a
-    row to fold and digest) are replayed in a forked process of their own while the rest are here.
-    Each process reads the log for its own projectors: the reading is paid twice, which a second
-    core more than repays (400,000 events on 2 cores: 27.5 s in one process, 19 s in two). Paced, the check
-    stays in one process, the share of one core that the pace allows."""
-    groups = _split(projectors) if pace >= 1 and _may_fork() else [projectors]
-    if len(groups) == 1:
-        return _replay_here(projectors, schema, by_digest=by_digest, pace=pace)
-    aside, here = groups
-    reading, writing = multiprocessing.get_context("fork").Pipe(duplex=False)
-    child = multiprocessing.get_context("fork").Process(
-        target=_replay_aside, args=(writing, aside, schema, by_digest), name="tally-verify", daemon=True
-    )
-    with warnings.catch_warnings():
-        # Python warns of forking a process with threads: one could hold a lock the child then waits
-        # for. The child takes none another thread may hold: sessions of its own, no broker, and the
-        # logging module renews its locks in a forked child.
-        warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
-        child.start()
-    writing.close()
-    try:
-        verdicts = _replay_here(here, schema, by_digest=by_digest, pace=pace)
-        try:
-            failed, answer = reading.recv()
-        except EOFError:
-            raise RuntimeError("the replay in another process ended without an answer; nothing was compared") from None
-        if failed:
-            raise RuntimeError(f"the replay in another process failed: {answer}")
-    finally:
-        reading.close()
-        child.join(timeout=5)
-        if child.is_alive():
-            child.kill()
-    by_name = {v.name: v for v in [*verdicts, *answer]}
-    return [by_name[p.name] for p in projectors]
-
-
-def _may_fork() -> bool:
-    """Whether this process can fork a replay: a Unix, more than one core for it, no transaction of
-    this thread's open (the fork must not share its session), and not itself a daemonic process (a
-    Celery worker's pool process), which multiprocessing allows no children."""
-    return (
-        hasattr(os, "fork")
-        and (os.cpu_count() or 1) > 1
-        and not connection.in_atomic_block
-        and not multiprocessing.current_process().daemon
-    )
-
-
-def _split(projectors: list[Projector]) -> list[list[Projector]]:
-    """Two groups of the projectors of about the same number of rows (as Postgres estimates them),
-    the larger first; one group where there is nothing to share."""
-    if len(projectors) < 2:
-        return [projectors]
-    estimates = dict(
-        fetch(
-            "SELECT relname::text, reltuples FROM pg_class WHERE oid = ANY(%s::regclass[])",
-            [sorted({p.tables[0] for p in projectors})],
-        )
-    )
-    sharing = Counter(p.tables[0] for p in projectors)  # the partitions of a table share its rows
-    weight = {p.name: max(estimates.get(p.tables[0], 0), 0) / sharing[p.tables[0]] for p in projectors}
-    groups: tuple[list[Projector], list[Projector]] = ([], [])
-    totals = [0.0, 0.0]
-    for p in sorted(projectors, key=lambda p: -weight[p.name]):
-        lighter = min((0, 1), key=lambda g: (totals[g], len(groups[g])))
-        groups[lighter].append(p)
-        totals[lighter] += weight[p.name]
-    return [g for g in groups if g]
-
-
-def _replay_aside(answer: Connection, projectors: list[Projector], schema: str | None, by_digest: bool) -> None:
-    """The forked process's part: its verdicts, or what went wrong, sent back whole. It opens sessions
-    of its own: the ones it was forked with are the parent's (a rebuild's locks are held by one), so
-    it lets go of them without closing them, which would end them for the parent too (psycopg does
-    not end a session on the way out of a process that did not open it)."""
-    for inherited in connections.all(initialized_only=True):
-        inherited.connection = None
-    try:
-        answer.send((False, _replay_here(projectors, schema, by_digest=by_digest, pace=1.0)))
-    except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it; a traceback here would go to no one
-        answer.send((True, f"{type(exc).__name__}: {exc}"))
-    finally:
-        answer.close()
-        connections.close_all()
-
-
-def _replay_here(projectors: list[Projector], schema: str | None, *, by_digest: bool, pace: float) -> list[Verdict]:
     checkers = [_Checker(p, schema, by_digest, pace) for p in projectors]
     with ThreadPoolExecutor(max_workers=len(checkers)) as pool:
         running = [(checker, pool.submit(checker.run)) for checker in checkers]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import subprocess
 import sys
 
@@ -10,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from projections import runner, verify
+from projections import runner
 from projections.models import AccountSummary, ProjectionStatus, StatementLine
 from projections.projectors import get_projectors
 from scripts.processes import ROOT, kill, wait_until
@@ -73,52 +72,6 @@ def test_verify_finds_a_row_changed_by_hand_and_fails(committed, capsys):
     finally:
         call_command("rebuild_projections", "account_summary", "--no-input")
     call_command("verify_projections")
-
-
-def test_a_check_split_between_processes_names_every_difference_and_keeps_the_callers_session(committed):
-    """Flat out, verify_all replays in two processes (the second forked); each side's differences come
-    back, and the caller's own session (a rebuild holds its locks in it) lives on untouched."""
-    ada, bob = some_activity()
-    runner.catch_up()
-    projectors = get_projectors()
-    assert len(verify._split(projectors)) == 2 and verify._may_fork()
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE projections_accountsummary SET balance = balance + 1 WHERE account_id = %s", [ada])
-        cursor.execute("DELETE FROM projections_statementline WHERE account_id = %s AND version = 2", [bob])
-        cursor.execute("SELECT pg_backend_pid(), pg_advisory_lock(4242)")
-        pid = cursor.fetchone()[0]
-    try:
-        found = {v.name: v.differences for v in verify.verify_all(projectors)}
-        assert [d.key for d in found["account_summary"]] == [ada]
-        assert [d.key for d in found["statement"]] == [(bob, 2)] and found["statement"][0].actual is None
-        assert not any(found[name] for name in found if name not in ("account_summary", "statement"))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_backend_pid(), count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242"
-                " AND pid = pg_backend_pid() GROUP BY 1"
-            )
-            assert cursor.fetchone() == (pid, 1)
-            cursor.execute("SELECT pg_advisory_unlock(4242)")
-    finally:
-        call_command("rebuild_projections", "account_summary", "statement", "--no-input")
-    assert not any(differences().values())
-
-
-def _may_fork_in(pipe) -> None:
-    pipe.send(verify._may_fork())
-
-
-@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
-def test_a_daemonic_process_checks_in_threads_alone(committed):
-    """A Celery worker's pool processes are daemonic, and multiprocessing lets those have no children:
-    there the check stays in one process instead of failing."""
-    fork = multiprocessing.get_context("fork")
-    for daemon in (True, False):
-        reading, writing = fork.Pipe(duplex=False)
-        child = fork.Process(target=_may_fork_in, args=(writing,), daemon=daemon)
-        child.start()
-        assert reading.recv() is not daemon
-        child.join()
 
 
 def test_verify_finds_a_missing_statement_line(committed, capsys):
