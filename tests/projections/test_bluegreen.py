@@ -4,6 +4,9 @@ tables; a changed projector version is rebuilt by the workers' sweep."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -152,6 +155,53 @@ def test_commands_during_a_rebuild_are_in_the_new_tables_and_the_checkpoint_neve
     assert AccountSummary.objects.get(account_id=ada).balance == 6_600
     assert checkpoint("account_summary") >= live_checkpoint_then >= result.checkpoint  # read-your-writes held
     assert queries.projections_reached(result.checkpoint, ("account_summary", "statement"))
+    assert all(not d for d in differences().values())
+
+
+def test_a_swap_kept_waiting_by_a_screens_read_lets_the_live_read_side_go_on_between_its_attempts(live):
+    """A screen's read that keeps a live table past the swap's lock timeout makes the swap try again.
+    Between attempts the live runner is free, so a deposit recorded meanwhile reaches the live tables
+    while the read still holds them (held across all the attempts, a deposit's page waited for the
+    whole swap: 15 s under load); once the read ends the swap goes through with the deposit in it."""
+    ada, _ = live
+    reader = own_connection()
+    holding = threading.Event()
+    applied: list[tuple[int, bool]] = []  # (events the other worker applied, the read still holding then)
+
+    def swap_waits_for_the_read() -> bool:
+        return fetch(
+            "SELECT EXISTS (SELECT FROM pg_locks WHERE NOT granted"
+            " AND relation = 'public.projections_accountsummary'::regclass)"
+        )[0][0]
+
+    def teller_and_other_worker() -> None:  # a deposit while the swap waits, and a worker to apply it
+        try:
+            wait_until(swap_waits_for_the_read, timeout=10, message="the swap to wait for the read", interval=0.01)
+            execute(Deposit(account_id=ada, amount=100, currency="EUR"), actor="teller")
+            report = runner.catch_up(["account_summary"], wait_seconds=10)
+            applied.append((report.applied, holding.is_set()))
+        finally:
+            connection.close()
+
+    def let_go() -> None:
+        time.sleep(4)  # several of the swap's half-second attempts
+        holding.clear()
+        reader.commit()
+
+    def at(name: str, phase: bluegreen.Phase) -> None:
+        if phase is bluegreen.Phase.SWAPPING:
+            reader.execute("SELECT count(*) FROM projections_accountsummary")  # its transaction stays open
+            holding.set()
+            for work in (teller_and_other_worker, let_go):
+                threading.Thread(target=work, daemon=True).start()
+
+    try:
+        bluegreen.rebuild(["account_summary"], on_phase=at)
+        wait_until(lambda: applied, timeout=15, message="the other worker's catch-up")
+    finally:
+        reader.close()
+    assert applied == [(1, True)]  # the deposit, applied while the screen's read still held the table
+    assert AccountSummary.objects.get(account_id=ada).balance == 6_600  # and in the swapped-in tables
     assert all(not d for d in differences().values())
 
 
