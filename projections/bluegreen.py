@@ -452,23 +452,22 @@ def _swap_in(projectors: list[Projector], incoming: str) -> None:
     Each attempt holds the live runner's locks only for its own catch-up and exchange: between
     attempts the live read side goes on, so a swap that waits for readers never stalls the screens'
     read-your-writes for longer than one attempt (held across all of them, it once kept a deposit
-    from its page for 15 s under load). Afterwards the live tables are caught up here, for the
-    commands whose nudge found them held and gave up."""
+    from its page for 15 s under load). After each attempt the live tables are caught up here, for
+    the commands whose nudge found them held and gave up."""
     names = [p.name for p in projectors]
     runner.catch_up(names, schema=incoming, wait_seconds=30)  # most of the way, while the live ones go on
     # The live runner's locks: of the partitions the live tables are built as, and of those they will be.
     with tables_in(incoming):
         coming = rows_of(names)
     held = sorted({*rows_of(names), *coming})
-    try:
-        for attempt in range(SWAP_ATTEMPTS):
-            if _try_exchange(projectors, incoming, held):
-                return
-            log.info("swap of %s waited for readers past %s, attempt %d", names, SWAP_LOCK_TIMEOUT, attempt + 1)
-            time.sleep(0.05 * (attempt + 1))
-        raise RebuildBusy(f"the live tables of {', '.join(names)} were never free for the swap; try again")
-    finally:
+    for attempt in range(SWAP_ATTEMPTS):
+        swapped = _try_exchange(projectors, incoming, held)
         runner.catch_up(names, wait_seconds=0)
+        if swapped:
+            return
+        log.info("swap of %s waited for readers past %s, attempt %d", names, SWAP_LOCK_TIMEOUT, attempt + 1)
+        time.sleep(0.05 * (attempt + 1))
+    raise RebuildBusy(f"the live tables of {', '.join(names)} were never free for the swap; try again")
 
 
 def _try_exchange(projectors: list[Projector], incoming: str, held: list[str]) -> bool:
@@ -477,9 +476,8 @@ def _try_exchange(projectors: list[Projector], incoming: str, held: list[str]) -
     try:
         if len(locked) < len(held):
             raise RebuildBusy(f"{', '.join(sorted(set(held) - set(locked)))} stayed busy in a runner; try again")
-        report = runner.catch_up(
-            [p.name for p in projectors], schema=incoming, wait_seconds=30
-        )  # the live ones stand still
+        # The rest of the way, while the live ones stand still.
+        report = runner.catch_up([p.name for p in projectors], schema=incoming, wait_seconds=30)
         if report.failed or report.skipped:
             raise RebuildBusy(f"the new tables could not be caught up: {report.failed or report.skipped}")
         with transaction.atomic():
