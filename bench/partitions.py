@@ -37,7 +37,7 @@ from bench.common import (
     say,
     setup_django,
 )
-from bench.rebuild import _check_balances
+from bench.rebuild import check_balances
 
 EVENTS = {"quick": 60_000, "full": 400_000}
 LAYOUTS = (1, 2, 4)
@@ -73,7 +73,7 @@ def _measure(profile: Profile) -> dict[str, Any]:
             os.environ["TALLY_PROJECTION_PARTITIONS"] = setting(n)  # the spawned children read it as they start
             say(f"  {n} partition{'s' if n > 1 else ''}: rebuild in place, then live catch-up in {n} process(es)")
             rebuild = run_together(_rebuild_child, [{}], timeout=3600)[0]
-            rebuild["balance_mismatches"] = _check_balances(gen)
+            rebuild["balance_mismatches"] = check_balances(gen)
             results["rebuild"][str(n)] = rebuild
             run_together(_reset_child, [{}], timeout=600)
             lanes = run_together(_lane_child, [{"lane": k} for k in range(1, n + 1)], timeout=3600)
@@ -82,7 +82,7 @@ def _measure(profile: Profile) -> dict[str, Any]:
                 "seconds": wall,
                 "per_second": gen.events_written / wall,
                 "lanes": lanes,
-                "balance_mismatches": _check_balances(gen),
+                "balance_mismatches": check_balances(gen),
             }
         for n in (1, LAYOUTS[-1]):
             os.environ["TALLY_PROJECTION_PARTITIONS"] = setting(n)

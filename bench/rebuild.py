@@ -89,7 +89,7 @@ def _rebuild_child(job: dict[str, Any], ready: Callable[[], Any]) -> dict[str, A
     }
 
 
-def _check_balances(gen: eventgen.LedgerGenerator) -> int:
+def check_balances(gen: eventgen.LedgerGenerator) -> int:
     """Accounts whose rebuilt summary differs from the generator's own balance and version."""
     import psycopg
 
@@ -137,7 +137,7 @@ def two_sizes(profile: Profile, peer: bool = False) -> dict[str, Any]:
             )[0]
             run_result["load_per_second"] = written / loaded
             run_result["accounts"] = len(gen.accounts)
-            run_result["balance_mismatches"] = _check_balances(gen)
+            run_result["balance_mismatches"] = check_balances(gen)
             results["runs"].append(run_result)
             if size == peer_size and peer:
                 from bench.peer_projection import digests
@@ -150,7 +150,7 @@ def two_sizes(profile: Profile, peer: bool = False) -> dict[str, Any]:
     say(f"  the same {gen.events_written:,} events rebuilt blue/green (built beside, checked, swapped)")
     # Flat out (--pace 1), as the in-place rebuild it is compared with: the goal is about the work.
     results["blue_green"] = run_together(_rebuild_child, [{"blue_green": True, "pace": 1.0}], timeout=3600)[0]
-    results["blue_green"]["balance_mismatches"] = _check_balances(gen)
+    results["blue_green"]["balance_mismatches"] = check_balances(gen)
     first, second = results["runs"]
     results["per_second"] = second["per_second"]
     results["blue_green_ratio"] = results["blue_green"]["seconds"] / second["seconds"]
