@@ -102,9 +102,18 @@ def try_lock(names: Iterable[str], *, wait_seconds: float = 0, schema: str | Non
                 raise
             free = {row[0] for row in cursor.fetchall()}
             locked.extend(name for name, key in keys.items() if key in free)
-            for name, key in keys.items():
-                if key not in free and wait_seconds > 0 and _wait_for_lock(cursor, key, wait_seconds):
-                    locked.append(name)
+            if wait_seconds > 0 and len(free) < len(keys):
+                # Waiting while holding locks taken in no order can deadlock with another runner doing
+                # the same, each holding what the other waits for (Postgres ends one of them after
+                # deadlock_timeout). Waits go in ascending key order, holding only smaller keys: a
+                # circle of waiters cannot form. What was taken above the first busy key goes back.
+                first_busy = min(key for key in keys.values() if key not in free)
+                above = [name for name in locked if keys[name] > first_busy]
+                unlock(above, schema=schema)
+                locked = [name for name in locked if name not in above]
+                for name, key in sorted(keys.items(), key=lambda item: item[1]):
+                    if name not in locked and _wait_for_lock(cursor, key, wait_seconds):
+                        locked.append(name)
     except BaseException:
         if locked and not _connection_lost():
             unlock(locked, schema=schema)

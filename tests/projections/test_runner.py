@@ -299,3 +299,70 @@ def test_daily_totals_fall_on_days_of_the_configured_zone_whatever_zone_is_activ
     assert (first_count - before[0][0], first_sum - before[0][1]) == (1, 4_200)
     assert second_day == before[1]
     assert verify_command_exit_code() == 0  # and so does one with no zone active
+
+
+
+def test_two_runners_waiting_for_each_others_locks_never_deadlock(committed):
+    """A runner that finds some projectors busy takes the free ones and waits for the others. If it
+    waited while holding locks in no order, a second runner taking what was free meanwhile could hold
+    what the first waits for and wait for what the first holds: Postgres ends one of them with
+    "deadlock detected" after a second (seen in the benchmark's catch-ups as a 1 s stall and a failed
+    task). Here a third session hands the first runner its locks one by one, then frees the rest but
+    one while a second runner starts: both must end up with every lock, one after the other."""
+    names = [f"lock-order-{i}" for i in range(8)]
+    holder = own_connection(autocommit=True)
+    for name in names:
+        holder.execute("SELECT pg_advisory_lock(%s)", [runner.lock_key(name)])
+    held = set(names)
+    by_key = {runner.lock_key(name): name for name in names}
+    pids: dict[str, int] = {}
+    results: dict[str, object] = {}
+
+    def run(who: str) -> None:
+        try:
+            pids[who] = fetch("SELECT pg_backend_pid()")[0][0]
+            locked = runner.try_lock(names, wait_seconds=20)
+            results[who] = sorted(locked)
+            runner.unlock(locked)
+        except BaseException as exc:  # noqa: BLE001 - the test reports it
+            results[who] = exc
+        finally:
+            connections.close_all()
+
+    def waiting_for(who: str, other_than: str | None = None) -> str:
+        """The name whose lock runner `who` waits for (a different one than `other_than`)."""
+        for _ in range(1000):
+            if who in pids:
+                row = holder.execute(
+                    """SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks
+                        WHERE locktype = 'advisory' AND objsubid = 1 AND NOT granted AND pid = %s""",
+                    [pids[who]],
+                ).fetchone()
+                if row and by_key.get(row[0]) not in (None, other_than):
+                    return by_key[row[0]]
+            if who in results:
+                raise AssertionError(f"{who} stopped waiting: {results[who]}")
+            time.sleep(0.01)
+        raise AssertionError(f"{who} never waited for a lock")
+
+    def hand_over(name: str) -> None:
+        holder.execute("SELECT pg_advisory_unlock(%s)", [runner.lock_key(name)])
+        held.discard(name)
+
+    first = threading.Thread(target=run, args=("first",))
+    first.start()
+    waited = waiting_for("first")
+    for _ in range(4):  # the first runner gets four locks, one at a time, as another runner lets go
+        hand_over(waited)
+        waited = waiting_for("first", other_than=waited)
+    for name in sorted(held - {waited}):  # all the rest are free but the one it waits for
+        hand_over(name)
+    second = threading.Thread(target=run, args=("second",))
+    second.start()
+    waiting_for("second")  # it took what was free, or gave it back, and waits
+    hand_over(waited)
+    first.join(timeout=60)
+    second.join(timeout=60)
+    holder.close()
+
+    assert results == {"first": sorted(names), "second": sorted(names)}
