@@ -18,6 +18,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -28,11 +29,12 @@ from django.utils import timezone
 
 from ledger import store
 from ledger.store import Checkpoint
-from ledger.store.sql import execute, fetch
+from ledger.store.sql import execute, generic_plans, pipeline, prepared_cursor
 from projections import metrics, partitions, schemas, skips
 from projections.models import ProjectionStatus
 from projections.projectors import Projector, get_projectors, get_runnable
 from projections.projectors.base import Span
+from projections.projectors.process import ProcessManager
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,10 @@ BATCH_SIZE = 10_000
 # not depend on it; bigger spans pay the per-batch statements less often and fold more events into
 # each summary row.
 REBUILD_BATCH_SIZE = 200_000
+# A span of at most this many events is applied with the statements' generic plans (prepared, planned
+# once: ledger.store.sql.generic_plans), the few events a nudge finds; a longer one is planned for
+# its bounds each time, as a rebuild's must be.
+LIVE_SPAN = 500
 
 
 def lock_key(name: str, schema: str | None = None) -> int:
@@ -332,7 +338,12 @@ def rest(started: float, pace: float) -> None:
 
 def next_span(after: Checkpoint, limit: int) -> Span | None:
     """The next `limit` events (or all there are) after `after`; None when there are none."""
-    rows = fetch(_NEXT_SPAN, {"tx_id": str(after.tx_id), "position": after.position, "limit": limit})
+    # Prepared: its plan is the same index scan whatever the bounds (a generic plan read a rebuild's
+    # span of 200,000 as fast as one planned for it), and the horizon's text made parsing and
+    # planning it each time 0.8 ms of a live catch-up's 10 (0.2-0.6 ms prepared).
+    with prepared_cursor() as cursor:
+        cursor.execute(_NEXT_SPAN, {"tx_id": str(after.tx_id), "position": after.position, "limit": limit})
+        rows = cursor.fetchall()
     if not rows:
         return None
     tx_id, position, events, recorded_at = rows[0]
@@ -370,8 +381,16 @@ def _apply_together(
         if any(span.after < c <= span.upto for p in lane.projectors for c in passed_over.get(p.name, ())):
             raise _NotTogether()
         try:
+            # The projectors' statements in one round trip (they write their own tables and wait for
+            # no answer but their own rows); a process manager acts through the write path, whose
+            # errors must arrive where they happen, so it goes after them, statement by statement.
+            with pipeline(), generic_plans() if span.events <= LIVE_SPAN else nullcontext():
+                for projector in lane.projectors:
+                    if not isinstance(projector, ProcessManager):
+                        projector.apply(span)
             for projector in lane.projectors:
-                projector.apply(span)
+                if isinstance(projector, ProcessManager):
+                    projector.apply(span)
         except Exception as exc:
             raise _NotTogether() from exc
         _advance_together([statuses[p.name] for p in lane.projectors], span, started)

@@ -301,7 +301,6 @@ def test_daily_totals_fall_on_days_of_the_configured_zone_whatever_zone_is_activ
     assert verify_command_exit_code() == 0  # and so does one with no zone active
 
 
-
 def test_two_runners_waiting_for_each_others_locks_never_deadlock(committed):
     """A runner that finds some projectors busy takes the free ones and waits for the others. If it
     waited while holding locks in no order, a second runner taking what was free meanwhile could hold
