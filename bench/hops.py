@@ -2,13 +2,14 @@
 
 The Celery worker of the latency run imports this module (`celery worker --include bench.hops`,
 with BENCH_HOPS_FILE set): it listens to Celery's own signals (task received by the worker, task
-started in a pool process) and wraps the runner's next_span and _apply in that process only, so
-each span records when it was marked out, when each projector's apply (with its checkpoint) ended
-and when its transaction committed. The harness records when each command committed and when the
-nudge was published (the Celery app's send_task, wrapped in the harness's process). Every record
-is a wall-clock time (time.time(): one clock for all processes of the machine), one line per
-record in one file opened for appending. `breakdown` follows each command to the span that
-covered it, that span's task and the task's publish, and gives the median of each hop.
+started in a pool process) and wraps the runner's next_span, _apply and _advance_together in that
+process only, so each span records when it was marked out, when every projector of its lane had
+applied it (with the checkpoints) and when its transaction committed. The harness records when each
+command committed and when the nudge was published (the Celery app's send_task, wrapped in the
+harness's process). Every record is a wall-clock time (time.time(): one clock for all processes of
+the machine), one line per record in one file opened for appending. `breakdown` follows each
+command to the span that covered it, that span's task and the task's publish, and gives the median
+of each hop.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def _install_in_worker() -> None:
     def started(task_id: str = "", **_: Any) -> None:
         record("started", task_id)
 
-    next_span, apply = runner.next_span, runner._apply
+    next_span, apply, advance_together = runner.next_span, runner._apply, runner._advance_together
 
     def timed_next_span(after: Any, limit: int) -> Any:
         begun = time.time()
@@ -72,8 +73,13 @@ def _install_in_worker() -> None:
         record("applied", f"{span.upto.tx_id}:{span.upto.position}", projector.name)
         return result
 
+    def timed_advance_together(statuses: Any, span: Any, started: float) -> None:
+        advance_together(statuses, span, started)  # after every projector of the lane applied the span
+        record("applied", f"{span.upto.tx_id}:{span.upto.position}", "lane")
+
     runner.next_span = timed_next_span
     runner._apply = timed_apply  # type: ignore[assignment] # same call, looser signature: it only passes through
+    runner._advance_together = timed_advance_together
 
 
 def watch_publishes() -> None:
