@@ -50,5 +50,6 @@ def test_a_worker_keeps_its_connection_between_tasks_and_closes_it_after_a_failu
     assert after != failed  # closed after the failure, a new one for the next task
     assert failed_session_left is None and lock_free  # the failed task's session ended, its lock with it
 
+
 def _lines(path: Path) -> list[int]:
     return [int(line) for line in path.read_text().split()] if path.exists() else []
