@@ -42,7 +42,7 @@ def test_a_worker_keeps_its_connection_between_tasks_and_closes_it_after_a_failu
                 failed_session_left = session.execute(
                     "SELECT 1 FROM pg_stat_activity WHERE pid = %s", [failed]
                 ).fetchone()
-                lock_free = session.execute("SELECT pg_try_advisory_lock(%s)", [LEFT_LOCK]).fetchone()[0]
+                lock_free = session.execute("SELECT pg_try_advisory_lock(%s)", [LEFT_LOCK]).fetchone() == (True,)
         finally:
             point_at_redis(previous_redis)
 
