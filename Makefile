@@ -47,7 +47,7 @@ $(BENCH_STAMP): $(STAMP) requirements-bench.txt
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
 	@touch $(BENCH_STAMP)
 
-bench: $(BENCH_STAMP)  ## Benchmarks: one table + bench-results/latest.{json,md}; BENCH_ARGS=--quick for the run CI makes (under 3 min)
+bench: $(BENCH_STAMP)  ## Benchmarks: one table + bench-results/latest.{json,md}; BENCH_ARGS=--quick for the run CI makes (about 4 min)
 	$(WITH_SERVICES) python -m bench $(BENCH_ARGS)
 
 clean:

@@ -34,7 +34,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="the same code on small data, in under three minutes (CI)")
+    parser.add_argument("--quick", action="store_true", help="the same code on small data, in about four minutes (CI)")
     parser.add_argument(
         "--only", nargs="+", choices=FAMILIES, metavar="FAMILY", help=f"run only these families ({', '.join(FAMILIES)})"
     )

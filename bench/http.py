@@ -62,7 +62,7 @@ class Timing:
 
 
 TIMINGS = {
-    # CI's quick run keeps the whole bench under three minutes: one round, the goal's rate (50 %) only.
+    # CI's quick run keeps the whole bench short: one round, the goal's rate (50 %) only.
     "quick": Timing(
         capacity_warmup=0.3, capacity_seconds=1.0, load_warmup=0.2, load_seconds=1.0, rounds=1, shares=(0.5,)
     ),
@@ -442,7 +442,7 @@ def measure(run: Any) -> None:
         say("http: runs on the rebuild's log; run it with the rebuild family")
         return
     run.step("http", None, "HTTP: gunicorn, capacity and open-loop loads against /healthz", screens, run.profile)
-    if run.profile.name == "quick":  # CI's whole quick run stays under three minutes
+    if run.profile.name == "quick":  # CI's whole quick run stays short
         run.results.setdefault("http", {})["scale"] = {"skipped": QUICK_SCALE_NOTE}
         return
     run.step("http", "scale", "HTTP: the same screens at two sizes", scale, run.profile, run.results.get("http"))
