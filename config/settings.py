@@ -177,7 +177,7 @@ CELERY_TASK_PUBLISH_RETRY = False
 # Celery's Django fix-up closes the database connection before and after every task unless this is
 # set: each catch-up then opened a connection (a Postgres backend started) and, its statements never
 # run twice in one, prepared none of them (commit -> visible spent 9 ms applying a span of two events,
-# against 2 ms on a kept connection). Set, the fix-up recycles connections only every so many tasks;
+# against about 3 ms on a kept connection). Set, the fix-up recycles connections only every so many tasks;
 # config/celery.py keeps them between tasks the way Django does between requests (CONN_MAX_AGE,
 # health checks) and closes them after a task that did not succeed.
 CELERY_DB_REUSE_MAX = 10_000
