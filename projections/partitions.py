@@ -59,6 +59,9 @@ class Partition(Projector):
     def rows_where(self) -> str:
         return self._base.rows_of_part(self.k, self.n)
 
+    def totals_differences(self, rows: str, part: int = 0) -> list[tuple[Hashable, Row | None, Row | None]]:
+        return self._base.totals_differences(rows, self.k)
+
     def holds(self, stream_id: UUID) -> bool:
         """Whether the events of stream `stream_id` are this partition's."""
         return in_part(stream_id, self.k, self.n)

@@ -13,14 +13,15 @@ from uuid import UUID
 
 from django.core.paginator import Page, Paginator
 from django.db import DEFAULT_DB_ALIAS, connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from ledger.domain import account_number
 from ledger.store import HORIZON_SQL, Checkpoint
 from ledger.store.sql import columns, load_models, prepared_cursor, read_from_primary, reading_alias
-from projections.models import AccountSummary, DailyActivity, ProjectionStatus, StatementLine
+from projections.models import AccountSummary, AccountTotals, DailyActivity, ProjectionStatus, StatementLine
 from projections.partitions import PROJECTION_OF_ROW
+from projections.projectors.account_summary import STATUSES
 
 ACCOUNT_SORTS = {
     "owner": ("owner", "account_id"),
@@ -71,7 +72,10 @@ def accounts_search(
     if currency:
         accounts = accounts.filter(currency=currency)
     accounts = accounts.order_by(*ACCOUNT_SORTS.get(sort, ACCOUNT_SORTS["-activity"]))
-    return Paginator(accounts, PAGE_SIZE).get_page(page)
+    paginator = Paginator(accounts, PAGE_SIZE)
+    if not q:  # counted from the bank's totals, not by reading every account (a search counts its matches)
+        paginator.count = accounts_counted(status=status, currency=currency)
+    return paginator.get_page(page)
 
 
 def _named_or_numbered(q: str) -> Q:
@@ -182,21 +186,32 @@ class CurrencyTotals:
 
 
 def totals_by_currency() -> list[CurrencyTotals]:
+    """The bank per currency: the sum of its totals rows of every partition (one when not split),
+    which the account summary's projector moves with the accounts' rows."""
     rows = (
-        AccountSummary.objects.values("currency")
+        AccountTotals.objects.values("currency")
         .order_by("currency")
         .annotate(
-            accounts=Count("account_id"),
+            accounts=Sum("accounts"),
+            open=Sum("open"),
+            frozen=Sum("frozen"),
+            closed=Sum("closed"),
             balance=Sum("balance"),
-            open=Count("account_id", filter=Q(status="open")),
-            frozen=Count("account_id", filter=Q(status="frozen")),
-            closed=Count("account_id", filter=Q(status="closed")),
         )
     )
     return [
-        CurrencyTotals(r["currency"], r["accounts"], r["open"], r["frozen"], r["closed"], r["balance"] or 0)
+        CurrencyTotals(r["currency"], r["accounts"], r["open"], r["frozen"], r["closed"], int(r["balance"]))
         for r in rows
     ]
+
+
+def accounts_counted(*, status: str = "", currency: str = "") -> int:
+    """How many accounts have `status` and `currency` (either left out: any), from the totals rows:
+    the same count as the accounts' own rows at the same commit, without reading every one."""
+    if status and status not in STATUSES:
+        return 0
+    found = AccountTotals.objects.filter(**({"currency": currency} if currency else {}))
+    return found.aggregate(n=Sum(status or "accounts"))["n"] or 0
 
 
 def daily_activity(*, days: int = 30, today: date | None = None) -> list[dict]:

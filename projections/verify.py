@@ -169,6 +169,8 @@ class _Checker:
                     with copy_cursor() as cursor:
                         _load_expected(cursor, self.projector, self.projector.expected(counted))
                         verdict.rows, verdict.differences = _compare(cursor, self.projector)
+                    # The sums it keeps beside its rows, against the sums of the replay's rows.
+                    verdict.differences.extend(self._totals_differing("verify_expected"))
                 for _ in counted:  # a replay that stopped reading early (none does) still drains its feed
                     pass
             verdict.events = counted.count
@@ -186,6 +188,11 @@ class _Checker:
             (*(cast(tuple[Any, ...], key) if several else (key,)), *row) for key, row in p.expected(events)
         )
         verdict.rows, verdict.digest_differs = table.rows, replay != table
+        if not verdict.digest_differs:  # the table's rows are the replay's: the sums it keeps, against them
+            verdict.differences.extend(self._totals_differing(f"(SELECT * FROM {p.tables[0]} WHERE {p.rows_where()})"))
+
+    def _totals_differing(self, rows: str) -> list[Difference]:
+        return [Difference(*found) for found in self.projector.totals_differences(rows)]
 
     def _events(self, passed_over: frozenset[int]) -> Iterator[RecordedEvent]:
         """This projector's events of each batch up to its checkpoint, picked out a batch at a time:

@@ -29,7 +29,6 @@ from projections.models import AccountSummary
 from projections.rows import accounts_table, reverse_url_for, statement_table
 from projections.status_history import StatusChange, status_history
 
-STATUSES = ("open", "frozen", "closed")
 TIMELINE_ROWS = 200
 # What the account page shows; it need not wait for the dashboard's daily totals.
 ACCOUNT_PAGE_PROJECTIONS = ("account_summary", "statement", "approvals")  # approvals: its pending requests
@@ -76,7 +75,7 @@ def accounts(request: HtmxHttpRequest) -> HttpResponse:
             # A whole number that found nothing: its check digits may say it was mistyped.
             "number_mistyped": "" if page.object_list else queries.number_mistyped(filters["q"]),
             "filters": filters,
-            "statuses": STATUSES,
+            "statuses": queries.STATUSES,
             "currencies": list(CURRENCIES),
             "sorts": queries.ACCOUNT_SORTS,
             "may_open": may_perform(request.user, Task.OPEN),

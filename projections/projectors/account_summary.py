@@ -105,6 +105,25 @@ def number_sql(position: str) -> str:
     return f"'{n.COUNTRY}' || {check} || {body}"
 
 
+# The bank's totals per currency and partition (projections.models.AccountTotals), moved by the same
+# statement as the accounts' rows: a screen reads them at the same commit as the rows they sum.
+TOTALS = "projections_accounttotals"
+_TOTALS = "accounts, open, frozen, closed, balance"
+STATUSES = ("open", "frozen", "closed")  # what an account can be, in the order screens list them
+_STATUS_MOVES = ", ".join(f"sum((status_now = '{s}')::int - coalesce((status_was = '{s}')::int, 0))" for s in STATUSES)
+_STATUS_COUNTS = ", ".join(f"count(*) FILTER (WHERE status = '{s}') AS {s}" for s in STATUSES)
+
+# The totals of a partition's `rows` beside those kept for it, where they differ.
+_TOTALS_DIFFER = f"""
+SELECT coalesce(s.currency, t.currency), s.accounts, s.open, s.frozen, s.closed, s.balance,
+       t.accounts, t.open, t.frozen, t.closed, t.balance
+  FROM (SELECT currency, count(*) AS accounts, {_STATUS_COUNTS}, sum(balance) AS balance
+          FROM {{rows}} r GROUP BY currency) s
+  FULL JOIN (SELECT currency, {_TOTALS} FROM {TOTALS} WHERE part = %s) t ON t.currency = s.currency
+ WHERE (s.accounts, s.open, s.frozen, s.closed, s.balance)
+       IS DISTINCT FROM (t.accounts, t.open, t.frozen, t.closed, t.balance)
+ ORDER BY 1"""
+
 _CREDIT = " ".join(f"WHEN {sql_text(t)} THEN {sign}" for t, sign in [*_CREDITS.items(), (REVERSAL, SIGN_SQL)])
 _HOLD = " ".join(f"WHEN {sql_text(t)} THEN {sign}" for t, sign in _HOLDS.items())
 _STATUS_AFTER = " ".join(f"WHEN {sql_text(t)} THEN {sql_text(status)}" for t, status in _STATUS.items())
@@ -148,6 +167,20 @@ WITH event AS (
            version = c.version, position = c.position
       FROM change c
      WHERE s.account_id = c.account_id AND c.opened_at IS NULL
+), status_before AS (  -- the statement's snapshot: the rows as they were before the span
+    SELECT s.account_id, s.currency, s.status FROM projections_accountsummary s
+      JOIN change c ON c.account_id = s.account_id AND c.opened_at IS NULL
+), moved AS (  -- per account, what the span changes in its currency's totals
+    SELECT currency, 1 AS accounts, credit, NULL AS status_was, coalesce(status, 'open') AS status_now
+      FROM change WHERE opened_at IS NOT NULL
+    UNION ALL
+    SELECT b.currency, 0, c.credit, b.status, coalesce(c.status, b.status)
+      FROM change c JOIN status_before b ON b.account_id = c.account_id
+), totalled AS (
+INSERT INTO {TOTALS} AS t (currency, part, {_TOTALS})
+SELECT currency, %(part)s, sum(accounts), {_STATUS_MOVES}, sum(credit) FROM moved GROUP BY currency
+ON CONFLICT (currency, part) DO UPDATE SET
+    {", ".join(f"{c} = t.{c} + excluded.{c}" for c in _TOTALS.split(", "))}
 ), inserted AS (
 INSERT INTO projections_accountsummary (account_id, {_COLUMNS})
 SELECT account_id, CASE WHEN forgotten THEN {sql_text(ERASED_NAME)} ELSE owner END, currency, credit,
@@ -189,9 +222,9 @@ def _erase_elsewhere(account_ids: list[object]) -> None:
 
 class AccountSummaryProjector(Projector):
     name = "account_summary"
-    version = 2  # 2: the account number
+    version = 3  # 2: the account number; 3: the bank's totals beside the rows
     handles = _HANDLES
-    tables = (TABLE,)
+    tables = (TABLE, TOTALS)
     key_columns = ("account_id",)
     row_columns = tuple(_COLUMNS.split(", "))
     partitionable = True  # one row per account: it follows the account's stream
@@ -203,6 +236,12 @@ class AccountSummaryProjector(Projector):
             execute(_NAMES, [ids, names])
         if forgotten := [account_id for account_id, owner in rows if owner is None]:
             _erase_elsewhere(forgotten)
+
+    def totals_differences(self, rows: str, part: int = 0) -> list[tuple[Hashable, Row | None, Row | None]]:
+        return [
+            (row[0], row[1:6] if row[1] is not None else None, row[6:] if row[6] is not None else None)
+            for row in fetch(_TOTALS_DIFFER.format(rows=rows), [part])
+        ]
 
     def expected(self, events: Iterable[RecordedEvent]) -> Iterable[tuple[Hashable, Row]]:
         rows: dict[UUID, Summary] = {}

@@ -147,6 +147,13 @@ class Projector(ABC):
         """The SQL condition on the first table's rows that the k-th of n partitions holds."""
         return f"{bucket_sql(self.key_columns[0])} BETWEEN {buckets(k, n)[0]} AND {buckets(k, n)[-1]}"
 
+    def totals_differences(self, rows: str, part: int = 0) -> list[tuple[Hashable, Row | None, Row | None]]:
+        """Rows of its other tables that this projector (or partition `part`) keeps as sums of its
+        first table's rows, for screens that would otherwise add up every row, that are not the sums
+        of `rows` (SQL naming rows of the first table's shape: the replay's, or the table's own once
+        they are known to equal it): (key, the sum, the row kept; None where one side has none)."""
+        return []
+
     def table_rows(self) -> dict[Hashable, Row]:
         """The rows the table holds, in the shape of `expected`."""
         keys = len(self.key_columns)

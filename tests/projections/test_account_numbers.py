@@ -72,5 +72,5 @@ def test_tables_built_before_numbers_are_rebuilt_blue_green_with_them():
 
     assert AccountSummary.objects.get(account_id=account).number == number_of(account)
     assert not AccountSummary.objects.filter(number__isnull=True).exists()
-    assert ProjectionStatus.objects.get(name="account_summary").version == PROJECTORS["account_summary"].version == 2
+    assert ProjectionStatus.objects.get(name="account_summary").version == PROJECTORS["account_summary"].version
     assert differences()["account_summary"] == []

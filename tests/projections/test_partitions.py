@@ -22,8 +22,8 @@ from ledger.domain.commands import Deposit
 from ledger.execute import execute
 from ledger.roles import Role
 from ledger.store.sql import fetch
-from projections import bluegreen, dashboard, partitions, runner
-from projections.models import AccountSummary, DailyActivity, StatementLine
+from projections import bluegreen, dashboard, partitions, queries, runner
+from projections.models import AccountSummary, AccountTotals, DailyActivity, StatementLine
 from projections.projectors import PROJECTORS
 from projections.projectors.base import BUCKETS, IN_PART, bucket, buckets
 from projections.verify import verify_all
@@ -42,6 +42,7 @@ def figures() -> dict[str, object]:
         "summaries": sorted(AccountSummary.objects.values_list("account_id", "balance", "version", "status")),
         "lines": StatementLine.objects.count(),
         "last_lines": sorted(StatementLine.objects.order_by("-position").values_list("position", "balance_after")[:50]),
+        "totals": queries.totals_by_currency(),  # summed over the account summary's partitions
         "daily": sorted(
             DailyActivity.objects.values("day", "currency")
             .annotate(d=Sum("deposits_sum"), w=Sum("withdrawals_sum"), t=Sum("transfers_count"))
@@ -93,6 +94,7 @@ def test_split_projections_show_what_the_unsplit_ones_showed_and_match_a_replay(
     # Each partition's verdict counted its own rows only: together, every row once.
     assert sum(v.rows for v in verdicts if v.name.startswith("statement:")) == StatementLine.objects.count()
     assert set(DailyActivity.objects.values_list("part", flat=True)) <= {1, 2}  # a row per partition
+    assert set(AccountTotals.objects.values_list("part", flat=True)) <= {1, 2, 3, 4}
 
 
 def test_the_screens_show_each_partition_and_the_figures_as_a_whole(split):
