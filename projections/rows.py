@@ -1,4 +1,4 @@
-"""The long tables of the screens, the statement and the accounts list: each table's header and
+"""The long tables of the screens, the statement, the accounts list and an account's history: each table's header and
 its rows in one place (a column is added here, once), one `<tr>` per row built in one pass.
 
 A Django template pays for every variable lookup, filter and `{% url %}` on every row: on a page of
@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from ledger.domain.money import format_money
+from ledger.history import Step
 from projections.models import AccountSummary, StatementLine
 from projections.templatetags.account_numbers import account_number
 from projections.templatetags.money import kind_label, moment, signed_money
@@ -108,3 +109,52 @@ def accounts_table(accounts: Iterable[AccountSummary]) -> SafeString:
             f'<td class="nowrap muted">{moment(a.last_activity_at)}</td></tr>'
         )
     return _table(ACCOUNT_HEADERS, rows)
+
+
+HISTORY_HEADERS = ("#", "Recorded", "Event", "By", "num:Balance after", "Status after")
+
+
+def history_table(steps: Iterable[Step], *, account_id: object) -> SafeString:
+    """The as-of page's timeline: each event with the account's balance and status right after it,
+    and the links between a movement and its reversal. Every step has a state: the page shows the
+    timeline only when the fold reached its end."""
+    history_url = reverse("account_as_of", args=[account_id])
+    rows = []
+    for step in steps:
+        event, state = step.event, step.state
+        currency = state.currency if state else ""
+        what = escape(event.type)
+        if amount := event.data.get("amount"):
+            what += f" <strong>{escape(format_money(amount, currency))}</strong>"
+        for said in (event.data.get("memo"), event.data.get("reason")):
+            if said:
+                what += f' <span class="muted">· {escape(str(said))}</span>'
+        if (reverses := step.reverses) is not None:
+            version = escape(str(reverses))
+            what += f' <a href="{history_url}?version={version}" data-testid="history-reverses">reverses #{version}</a>'
+        if step.reversed_by is not None:
+            what += (
+                f' <a class="badge" href="{history_url}?version={step.reversed_by}" '
+                f'data-testid="history-reversed-by">reversed by #{step.reversed_by}</a>'
+            )
+        status = escape(state.status) if state else ""
+        rows.append(
+            f'<tr><td class="mono">{event.version}</td><td class="nowrap">{moment(event.recorded_at)}</td>'
+            f'<td>{what}</td><td class="muted">{escape(str(event.metadata.get("actor", "")))}</td>'
+            f'<td class="num">{escape(format_money(state.balance, currency)) if state else ""}</td>'
+            f'<td><span class="badge status-{status}">{status}</span></td></tr>'
+        )
+    return _table(HISTORY_HEADERS, rows)
+
+
+def version_options(steps: Iterable[Step], *, selected: int | None) -> SafeString:
+    """The <option>s of the as-of page's "after event" choice, the newest first as `steps` come."""
+    options = []
+    for step in steps:
+        event = step.event
+        chosen = " selected" if event.version == selected else ""
+        options.append(
+            f'<option value="{event.version}"{chosen}>#{event.version} {escape(event.type)} · '
+            f"{moment(event.recorded_at)}</option>"
+        )
+    return mark_safe("".join(options))  # noqa: S308 - every value in it is escaped

@@ -26,7 +26,7 @@ from ledger.tasks import tasks_for
 from projections import approval_queries, bluegreen, queries, skips, standing_orders, statements
 from projections import dashboard as dashboard_figures
 from projections.models import AccountSummary
-from projections.rows import accounts_table, reverse_url_for, statement_table
+from projections.rows import accounts_table, history_table, reverse_url_for, statement_table, version_options
 from projections.status_history import StatusChange, status_history
 
 TIMELINE_ROWS = 200
@@ -202,15 +202,19 @@ def account_as_of(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
             for s in everything
             if (at is None or s.event.recorded_at <= at) and (version is None or s.event.version <= version)
         ]
+    shown = list(reversed(steps))[:TIMELINE_ROWS]
     return render(
         request,
         _partial(request, "projections/as_of.html", "history"),
         {
             # Long-lived accounts: show the latest part of the timeline; the state is folded from all of it.
             "account_id": account_id,
-            "steps": list(reversed(steps))[:TIMELINE_ROWS],
+            "steps": shown,
+            "history_table": history_table(shown, account_id=account_id),
             "shown_of": len(steps),
-            "all_steps": list(reversed(everything))[:TIMELINE_ROWS],
+            "version_options": version_options(
+                list(reversed(everything))[:TIMELINE_ROWS], selected=None if errors else version
+            ),
             "state": steps[-1].state if steps else None,
             "at": None if errors else at,
             "version": None if errors else version,
