@@ -58,12 +58,25 @@ def account_summary_get(*, account_id: UUID) -> AccountSummary | None:
     return found[0] if found else None
 
 
+# A search lists at most this many of its matches: counting every match of a common name (4,668
+# "Allen"s at 85,000 accounts: 5.4 ms) grew with the bank; counting up to here does not. Nobody
+# pages through more; the page says to narrow the search.
+SEARCH_LISTED = 500
+
+
+class AccountsPaginator(Paginator):
+    """The accounts list's pages. `more_than`: a search matched more accounts than it lists (its
+    first SEARCH_LISTED, in the chosen order); 0 when every match is listed."""
+
+    more_than = 0
+
+
 def accounts_search(
     *, q: str = "", status: str = "", currency: str = "", sort: str = "-activity", page: int | str = 1
 ) -> Page:
     accounts: QuerySet[AccountSummary] = AccountSummary.objects.all()
     if not all(storable(text) for text in (q, status, currency)):
-        return Paginator(accounts.none(), PAGE_SIZE).get_page(page)
+        return AccountsPaginator(accounts.none(), PAGE_SIZE).get_page(page)
     q = q.strip()
     if q:
         accounts = accounts.filter(_named_or_numbered(q))
@@ -72,8 +85,12 @@ def accounts_search(
     if currency:
         accounts = accounts.filter(currency=currency)
     accounts = accounts.order_by(*ACCOUNT_SORTS.get(sort, ACCOUNT_SORTS["-activity"]))
-    paginator = Paginator(accounts, PAGE_SIZE)
-    if not q:  # counted from the bank's totals, not by reading every account (a search counts its matches)
+    paginator = AccountsPaginator(accounts, PAGE_SIZE)
+    if q:  # its matches, counted only as far as it lists them
+        matches = accounts.order_by().values("pk")[: SEARCH_LISTED + 1].count()  # any SEARCH_LISTED + 1 of them
+        paginator.count = min(matches, SEARCH_LISTED)
+        paginator.more_than = SEARCH_LISTED if matches > SEARCH_LISTED else 0
+    else:  # from the bank's totals, not by reading every account
         paginator.count = accounts_counted(status=status, currency=currency)
     return paginator.get_page(page)
 

@@ -130,3 +130,22 @@ def test_the_dashboard_and_the_accounts_list_count_from_the_totals(committed):
     ]:
         assert queries.accounts_search(**filters).paginator.count == expected, filters
         assert client.get("/accounts/", filters).status_code == 200
+
+
+def test_a_search_counts_its_matches_only_as_far_as_it_lists_them(committed, monkeypatch):
+    monkeypatch.setattr(queries, "SEARCH_LISTED", 3)
+    for i in range(3):
+        open_account(owner=f"Listed Quincey {i}")
+    runner.catch_up()
+    client = Client()
+    client.force_login(make_user("search-teller", Role.TELLER))
+    three = client.get("/accounts/", {"q": "listed quincey"}).content.decode()
+    assert queries.accounts_search(q="listed quincey").paginator.count == 3
+    assert 'data-testid="more-than"' not in three and three.count('data-testid="row-number"') == 3
+    open_account(owner="Listed Quincey 3")
+    runner.catch_up()
+    page = queries.accounts_search(q="listed quincey")
+    assert page.paginator.count == 3 and page.paginator.more_than == 3  # type: ignore[attr-defined]
+    four = client.get("/accounts/", {"q": "listed quincey"}).content.decode()
+    assert "More than 3 accounts match: the first 3 are listed." in four
+    assert four.count('data-testid="row-number"') == 3
