@@ -34,6 +34,13 @@ class Span:
     # Applied by one partition of a projector (projections/partitions.py): (k, n), the k-th of n, which
     # takes only the events of its streams; None: every event.
     part: tuple[int, int] | None = None
+    # The types of its events, when the runner read them (a live span); None: not read.
+    types: frozenset[str] | None = None
+
+    def concerns(self, projector: Projector) -> bool:
+        """Whether the span may hold events `projector` handles: one that handles none of its types
+        has nothing to write (its `apply` reads only those), and only its checkpoint moves."""
+        return self.types is None or not self.types.isdisjoint(projector.handles)
 
     def params(self) -> dict[str, Any]:
         return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from uuid import uuid4
@@ -19,7 +20,7 @@ from ledger.store.sql import fetch
 from projections import runner
 from projections.models import AccountSummary, DailyActivity, ProjectionStatus, StatementLine
 from projections.projectors import PROJECTORS, Projector
-from projections.projectors.base import IN_SPAN
+from projections.projectors.base import IN_SPAN, Span
 from tests.projections.helpers import differences, some_activity, statuses, verify_command_exit_code
 from tests.store.helpers import own_connection
 from tests.write.helpers import open_account
@@ -365,3 +366,33 @@ def test_two_runners_waiting_for_each_others_locks_never_deadlock(committed):
     holder.close()
 
     assert results == {"first": sorted(names), "second": sorted(names)}
+
+
+def test_a_projector_handling_none_of_a_live_spans_events_sends_nothing_and_its_checkpoint_moves(
+    committed, monkeypatch
+):
+    account = open_account()
+    runner.catch_up()
+    applied: list[str] = []
+
+    def recorded(unit: Projector) -> Callable[[Span], None]:
+        real = unit.apply
+
+        def apply(span: Span) -> None:
+            applied.append(unit.name)
+            real(span)
+
+        return apply
+
+    for unit in runner.units():
+        monkeypatch.setattr(unit, "apply", recorded(unit))
+
+    result = execute(Deposit(account_id=account, amount=700, currency="EUR"), actor="teller")
+    report = runner.catch_up()
+
+    # A deposit's span: the four that handle it; approvals, standing orders and the approval process do not.
+    assert sorted(applied) == ["account_summary", "daily_activity", "event_types", "statement"]
+    assert report.applied == 1 and report.caught_up
+    head = (result.tx_id, result.position)
+    assert {(tx_id, position) for tx_id, position, _ in statuses().values()} == {head}
+    assert not any(differences().values())
