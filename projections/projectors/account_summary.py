@@ -110,7 +110,9 @@ def number_sql(position: str) -> str:
 TOTALS = "projections_accounttotals"
 _TOTALS = "accounts, open, frozen, closed, balance"
 STATUSES = ("open", "frozen", "closed")  # what an account can be, in the order screens list them
-_STATUS_MOVES = ", ".join(f"sum((status_now = '{s}')::int - coalesce((status_was = '{s}')::int, 0))" for s in STATUSES)
+_STATUS_MOVES = ", ".join(
+    f"sum(coalesce((status_now = '{s}')::int, 0) - coalesce((status_was = '{s}')::int, 0))" for s in STATUSES
+)
 _STATUS_COUNTS = ", ".join(f"count(*) FILTER (WHERE status = '{s}') AS {s}" for s in STATUSES)
 
 # The totals of a partition's `rows` beside those kept for it, where they differ.
@@ -167,15 +169,18 @@ WITH event AS (
            version = c.version, position = c.position
       FROM change c
      WHERE s.account_id = c.account_id AND c.opened_at IS NULL
-), status_before AS (  -- the statement's snapshot: the rows as they were before the span
-    SELECT s.account_id, s.currency, s.status FROM projections_accountsummary s
-      JOIN change c ON c.account_id = s.account_id AND c.opened_at IS NULL
+    RETURNING s.account_id, s.currency
+), status_before AS (  -- the statement's snapshot: as they were before the span, only the few
+                      -- rows whose status the span changes (the others' status moves no total)
+    SELECT s.account_id, s.status FROM projections_accountsummary s
+      JOIN change c ON c.account_id = s.account_id AND c.opened_at IS NULL AND c.status IS NOT NULL
 ), moved AS (  -- per account, what the span changes in its currency's totals
     SELECT currency, 1 AS accounts, credit, NULL AS status_was, coalesce(status, 'open') AS status_now
       FROM change WHERE opened_at IS NOT NULL
     UNION ALL
-    SELECT b.currency, 0, c.credit, b.status, coalesce(c.status, b.status)
-      FROM change c JOIN status_before b ON b.account_id = c.account_id
+    SELECT u.currency, 0, c.credit, b.status, c.status  -- NULL and NULL: the status did not change
+      FROM updated u JOIN change c ON c.account_id = u.account_id
+      LEFT JOIN status_before b ON b.account_id = u.account_id
 ), totalled AS (
 INSERT INTO {TOTALS} AS t (currency, part, {_TOTALS})
 SELECT currency, %(part)s, sum(accounts), {_STATUS_MOVES}, sum(credit) FROM moved GROUP BY currency
