@@ -319,13 +319,14 @@ def _apply_one_by_one(
 # which reads the (tx_id, position) index and the last event's row only (the lower bound on tx_id
 # alone is there for the planner's estimate, as in IN_SPAN). The outer ORDER BY names head's
 # columns: a bare tx_id would be the tx_id::text output column, sorted as text.
+_SPAN_EVENTS = f"""FROM ledger_event
+         WHERE (tx_id, position) > (%(tx_id)s::text::xid8, %(position)s) AND tx_id >= %(tx_id)s::text::xid8
+           AND tx_id < ({store.HORIZON_SQL})
+         ORDER BY tx_id, position LIMIT %(limit)s"""
 _NEXT_SPAN = f"""
 SELECT head.tx_id::text, head.position, count(*) OVER (),
        (SELECT recorded_at FROM ledger_event l WHERE l.position = head.position)
-  FROM (SELECT tx_id, position FROM ledger_event
-         WHERE (tx_id, position) > (%(tx_id)s::text::xid8, %(position)s) AND tx_id >= %(tx_id)s::text::xid8
-           AND tx_id < ({store.HORIZON_SQL})
-         ORDER BY tx_id, position LIMIT %(limit)s) head
+  FROM (SELECT tx_id, position {_SPAN_EVENTS}) head
  ORDER BY head.tx_id DESC, head.position DESC LIMIT 1
 """
 
@@ -340,12 +341,7 @@ def rest(started: float, pace: float) -> None:
 # deposit's: four of the eight), so that the others send no statement (projectors/base.py,
 # Span.concerns). Not a rebuild's: reading each event's type would cost its long spans for nothing.
 _NEXT_SPAN_TYPED = f"""
-WITH head AS (
-    SELECT tx_id, position, type FROM ledger_event
-     WHERE (tx_id, position) > (%(tx_id)s::text::xid8, %(position)s) AND tx_id >= %(tx_id)s::text::xid8
-       AND tx_id < ({store.HORIZON_SQL})
-     ORDER BY tx_id, position LIMIT %(limit)s
-)
+WITH head AS (SELECT tx_id, position, type {_SPAN_EVENTS})
 SELECT last.tx_id::text, last.position, (SELECT count(*) FROM head),
        (SELECT recorded_at FROM ledger_event l WHERE l.position = last.position),
        (SELECT array_agg(DISTINCT type) FROM head)
